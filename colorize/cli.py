@@ -1,0 +1,185 @@
+"""Command-line front end: argparse subcommands, exit codes, one-line errors.
+
+Exit codes (DESIGN.md): 0 done; 1 a user error (ColorizeError) shown as one red
+line; 2 bad usage (argparse); 130 interrupted. No computation lives here: each
+handler builds a config, calls the module that does the work, and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+
+from colorize import __version__, console
+from colorize.errors import ColorizeError
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def print_json(data: dict) -> None:
+    """Print one JSON object on stdout and nothing else there."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+# Value checks for train live in TrainConfig (exit 1 with one red line, issue 4);
+# argparse only rejects text that is not a number (exit 2).
+
+# --- handlers: one per subcommand ------------------------------------------
+
+def command_info(args: argparse.Namespace) -> int:
+    from colorize.info import collect_info
+
+    report = collect_info()
+    if args.json:
+        print_json(report)
+        return EXIT_OK
+    console.info(f"colorize {report['colorize']}  (python {report['python']})")
+    for name, version in report["libraries"].items():
+        console.plain(f"  {name:<14} {version}")
+    console.info(f"Devices: {report['devices_summary']}")
+    console.plain(f"  data folder     {report['data_dir']}")
+    console.plain(f"  default dataset {report['default_dataset']}")
+    console.plain(f"  default model   {report['default_model']}")
+    console.plain(f"  output folder   {report['output_dir']}  ({report['output_reason']})")
+    return EXIT_OK
+
+
+def command_scan(args: argparse.Namespace) -> int:
+    raise ColorizeError("scan is not implemented yet.")
+
+
+def command_train(args: argparse.Namespace) -> int:
+    raise ColorizeError("train is not implemented yet.")
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    raise ColorizeError("predict is not implemented yet.")
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    raise ColorizeError("evaluate is not implemented yet.")
+
+
+# --- parser -----------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colorize",
+        description="Colourise black-and-white photos, or train the colouriser on your own photos. "
+                    "Run without a subcommand for the interactive wizard.",
+    )
+    parser.add_argument("--version", action="version", version=f"colorize {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = commands.add_parser("scan", help="check a dataset: which files are usable and why not")
+    scan.add_argument("path", help="folder, .zip, single image, or 'default'")
+    scan.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    scan.add_argument("--print-bad", action="store_true", help="list every unusable file with its reason")
+    scan.set_defaults(handler=command_scan)
+
+    train = commands.add_parser("train", help="train a colouriser on colour photos")
+    train.add_argument("--data", default="default", help="folder, .zip, or 'default' (default: %(default)s)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--train-size", type=int, default=None,
+                       help="images for training + validation (split 8:2); default: all left after --test-size")
+    train.add_argument("--test-size", type=int, default=10)
+    train.add_argument("--image-size", type=int, default=None, help="crop side in pixels")
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--preset", default="cpu", help="model size: tiny, cpu, gpu, large (default: %(default)s)")
+    train.add_argument("--model", default="new", help="'new', or a saved .keras/.h5 model to continue training")
+    train.add_argument("--monitor", default="val_loss", help="what the best-model checkpoint watches")
+    train.add_argument("--no-save-best", dest="save_best", action="store_false",
+                       help="keep the last epoch instead of the best one")
+    train.add_argument("--early-stopping", action="store_true")
+    train.add_argument("--tensorboard", action="store_true")
+    train.add_argument("--h5", dest="save_h5", action="store_true", help="also save model.h5")
+    train.add_argument("--noise", type=float, default=0.0, help="std of noise added to L while training")
+    train.add_argument("--strategy", default="auto", help="auto, one, mirrored or multiworker")
+    train.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
+    train.add_argument("--run-name", default=None, help="run folder name; the same name resumes a killed run")
+    train.add_argument("--seed", type=int, default=42)
+    train.set_defaults(handler=command_train)
+
+    predict = commands.add_parser("predict", help="colourise photos with a saved model")
+    predict.add_argument("--model", default="default", help="a .keras/.h5 model, or 'default'")
+    predict.add_argument("--input", required=True, help="image, folder or .zip")
+    predict.add_argument("--output", default=None,
+                         help="folder for the results (the same folder continues an interrupted run)")
+    predict.add_argument("--limit", type=positive_int, default=None)
+    predict.add_argument("--saturation", type=float, default=1.0, help="scale the colours (1.0 = as predicted)")
+    predict.add_argument("--batch-size", type=positive_int, default=8)
+    predict.set_defaults(handler=command_predict)
+
+    evaluate = commands.add_parser("evaluate", help="score a model against colour photos and the gray baseline")
+    evaluate.add_argument("--model", default="default", help="a .keras/.h5 model, or 'default'")
+    evaluate.add_argument("--data", required=True, help="colour photos: folder, .zip, file or 'default'")
+    evaluate.add_argument("--limit", type=positive_int, default=None)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    evaluate.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
+    evaluate.add_argument("--run-name", default=None)
+    evaluate.set_defaults(handler=command_evaluate)
+
+    info = commands.add_parser("info", help="versions, devices (GPU or CPU) and paths")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=command_info)
+    return parser
+
+
+def run_handler(args: argparse.Namespace) -> int:
+    """Run a subcommand, turning every failure into one line and an exit code."""
+    from colorize.paths import write_error_log
+
+    try:
+        return args.handler(args)
+    except ColorizeError as error:
+        console.error(str(error))
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        console.error("Interrupted.")
+        return EXIT_INTERRUPTED
+    except Exception:  # never a traceback on the user's screen
+        log_path = write_error_log(traceback.format_exc())
+        console.error(f"Something unexpected went wrong; the details are in {log_path}")
+        return EXIT_USER_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `colorize` and `python -m colorize`; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        from colorize.wizard import run_wizard
+
+        return run_wizard()
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_request:  # argparse: --help is 0, bad usage 2
+        return int(exit_request.code or 0)
+    if args.command is None:
+        build_parser().print_help()
+        return EXIT_USAGE
+    return run_handler(args)

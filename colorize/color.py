@@ -1,0 +1,84 @@
+"""RGB <-> CIE Lab (D65) and the model's normalisation, in numpy and TensorFlow.
+
+The model takes L scaled to [-1, 1] and predicts ab scaled to about [-1, 1].
+Conversion stays outside the Keras graph (DESIGN.md), so saved models hold
+only built-in layers. The TensorFlow version is imported lazily so this module
+stays cheap for the scanner; tests check both versions agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage import color as skcolor
+
+from colorize.constants import AB_SCALE, L_MAX
+
+# sRGB -> XYZ (D65), and the D65 white point, as scikit-image uses them.
+_RGB_TO_XYZ = np.array(
+    [[0.412453, 0.357580, 0.180423],
+     [0.212671, 0.715160, 0.072169],
+     [0.019334, 0.119193, 0.950227]],
+    dtype=np.float32,
+)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883], dtype=np.float32)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """Return Lab (L 0..100) for an RGB array, uint8 or float in [0, 1]."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        rgb = rgb.astype(np.float32) / 255.0
+    return skcolor.rgb2lab(rgb).astype(np.float32)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """Return float RGB in [0, 1] for a Lab array (out-of-gamut values clipped)."""
+    return np.clip(skcolor.lab2rgb(lab.astype(np.float64)), 0.0, 1.0).astype(np.float32)
+
+
+def normalize_l(lightness: np.ndarray) -> np.ndarray:
+    """Map L in [0, 100] to the model's input range [-1, 1]."""
+    return (lightness / (L_MAX / 2.0) - 1.0).astype(np.float32)
+
+
+def denormalize_l(normalized: np.ndarray) -> np.ndarray:
+    """Map the model's L in [-1, 1] back to [0, 100]."""
+    return ((normalized + 1.0) * (L_MAX / 2.0)).astype(np.float32)
+
+
+def normalize_ab(ab: np.ndarray) -> np.ndarray:
+    """Map ab (about -110..110) to the model's range (about -1..1)."""
+    return (ab / AB_SCALE).astype(np.float32)
+
+
+def denormalize_ab(normalized: np.ndarray) -> np.ndarray:
+    """Map the model's ab back to Lab units."""
+    return (normalized * AB_SCALE).astype(np.float32)
+
+
+def gray_to_rgb(lightness: np.ndarray) -> np.ndarray:
+    """Return the RGB image of an L channel with ab = 0 (the gray baseline)."""
+    lab = np.zeros(lightness.shape + (3,), dtype=np.float32)
+    lab[..., 0] = lightness
+    return lab_to_rgb(lab)
+
+
+def tf_rgb_to_lab(rgb):
+    """TensorFlow twin of `rgb_to_lab`: float RGB in [0, 1], shape (..., 3) -> Lab."""
+    import tensorflow as tf
+
+    rgb = tf.convert_to_tensor(rgb, dtype=tf.float32)
+    linear = tf.where(rgb > 0.04045, tf.pow((rgb + 0.055) / 1.055, 2.4), rgb / 12.92)
+    xyz = tf.tensordot(linear, tf.constant(_RGB_TO_XYZ.T), axes=1) / tf.constant(_D65_WHITE)
+    epsilon = 0.008856
+    f = tf.where(xyz > epsilon, tf.pow(tf.maximum(xyz, epsilon), 1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
+    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+    lightness = tf.where(xyz[..., 1] > epsilon, 116.0 * fy - 16.0, 903.3 * xyz[..., 1])
+    return tf.stack([lightness, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def tf_rgb_to_model_pair(rgb):
+    """Split float RGB (..., 3) into the model's (L in [-1, 1], ab scaled) tensors."""
+    lab = tf_rgb_to_lab(rgb)
+    lightness = lab[..., :1] / (L_MAX / 2.0) - 1.0
+    return lightness, lab[..., 1:] / AB_SCALE

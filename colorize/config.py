@@ -1,0 +1,84 @@
+"""Run settings as frozen dataclasses: the wizard and the CLI both build these and
+hand them to the same functions. Every knob is commented; bad values raise
+UsageError in __post_init__ before any work starts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from colorize.constants import DEFAULT_SEED
+from colorize.errors import UsageError
+
+PRESET_NAMES = ("tiny", "cpu", "gpu", "large")
+STRATEGIES = ("auto", "one", "mirrored", "multiworker")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise UsageError(message)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str = "default"            # folder, .zip, single file, or "default"
+    epochs: int = 10                 # passes over the training split
+    train_size: int | None = None    # images for train+validation (8:2); None = all left after the test split
+    test_size: int = 10              # held-out images for the final evaluation
+    image_size: int = 128            # square crop side the model trains on
+    batch_size: int = 16
+    preset: str = "cpu"              # model size: tiny | cpu | gpu | large
+    model: str = "new"               # "new", or a saved model to continue from
+    monitor: str = "val_loss"        # what ModelCheckpoint / ReduceLROnPlateau watch
+    save_best: bool = True           # keep the best epoch by `monitor`, else the last
+    early_stopping: bool = False     # stop when `monitor` stops improving
+    tensorboard: bool = False        # write TensorBoard logs into the run folder
+    save_h5: bool = False            # also write model.h5
+    output: str | None = None        # output root (default: OUTPUT/ or $COLORIZE_OUTPUT)
+    run_name: str | None = None      # run folder name; reusing one resumes a killed run
+    seed: int = DEFAULT_SEED         # split, crops and weights initialisation
+    strategy: str = "auto"           # distribution: auto | one | mirrored | multiworker
+    noise: float = 0.0               # std of Gaussian noise added to L while training
+
+    def __post_init__(self) -> None:
+        _require(self.epochs >= 1, f"Epochs must be at least 1 (got {self.epochs}).")
+        _require(self.train_size is None or self.train_size >= 2,
+                 f"Train size must be at least 2 (got {self.train_size}).")
+        _require(self.test_size >= 0, f"Test size cannot be negative (got {self.test_size}).")
+        _require(self.batch_size >= 1, f"Batch size must be at least 1 (got {self.batch_size}).")
+        _require(16 <= self.image_size <= 2048, f"Image size must be 16..2048 pixels (got {self.image_size}).")
+        _require(self.preset in PRESET_NAMES, f"Unknown preset {self.preset!r}; choose one of {', '.join(PRESET_NAMES)}.")
+        _require(self.strategy in STRATEGIES, f"Unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+        _require(0.0 <= self.noise <= 1.0, f"Noise must be between 0 and 1 (got {self.noise}).")
+
+    def to_dict(self) -> dict:
+        """Return every setting as plain JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    model: str = "default"           # saved model path, or "default" (shipped in data/models)
+    input: str = ""                  # image, folder (recursive) or .zip
+    output: str | None = None        # results folder; reusing one continues an interrupted run
+    limit: int | None = None         # colourise at most this many images
+    saturation: float = 1.0          # scale on the predicted ab (1.0 = as predicted)
+    batch_size: int = 8              # images per model call
+
+    def __post_init__(self) -> None:
+        _require(bool(self.input), "Name the photos to colourise (--input PATH).")
+        _require(self.limit is None or self.limit >= 1, f"Limit must be at least 1 (got {self.limit}).")
+        _require(0.0 <= self.saturation <= 5.0, f"Saturation must be between 0 and 5 (got {self.saturation}).")
+        _require(self.batch_size >= 1, f"Batch size must be at least 1 (got {self.batch_size}).")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    model: str = "default"           # saved model path, or "default"
+    data: str = ""                   # colour photos to score against (folder, zip, file, "default")
+    limit: int | None = None         # score at most this many images
+    output: str | None = None        # output root for the grids
+    run_name: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(bool(self.data), "Name the colour photos to evaluate on (--data PATH).")
+        _require(self.limit is None or self.limit >= 1, f"Limit must be at least 1 (got {self.limit}).")

@@ -1,0 +1,93 @@
+"""Decode one image file with the product's format rules, shared by the scanner,
+the loader and the predictor so they never disagree about a file.
+
+Rules (DESIGN.md): EXIF orientation applied; RGBA/LA/transparent palettes
+composited on white; palette and CMYK converted; 16-bit and 32-bit integer
+grays scaled to 8 bits; decompression bombs refused.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from colorize.constants import MAX_IMAGE_PIXELS
+
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+ImageSource = Union[str, Path, bytes, BinaryIO]
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+class ImageDecodeError(Exception):
+    """The file is not a decodable image, or is too large to decode safely."""
+
+
+def open_image(source: ImageSource) -> Image.Image:
+    """Return a fully loaded, EXIF-oriented Pillow image; raise ImageDecodeError."""
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (rather than raises) between 1x and 2x the pixel cap.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(source)
+            image.load()
+            return ImageOps.exif_transpose(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageDecodeError(f"decompression bomb: {error}") from error
+    except Exception as error:  # Pillow raises many types for broken files
+        raise ImageDecodeError(str(error) or type(error).__name__) from error
+
+
+def _gray_to_uint8(image: Image.Image) -> np.ndarray:
+    """Scale a gray image of any bit depth to uint8 (16-bit PNGs arrive as mode I)."""
+    array = np.asarray(image)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255
+    if image.mode.startswith("I;16"):
+        top = 65535.0
+    elif image.mode == "F" and array.max(initial=0) <= 1.0:
+        top = 1.0
+    else:  # mode I: 16-bit PNGs may arrive so in older Pillow versions
+        top = 65535.0 if array.max(initial=0) > 255 else 255.0
+    array = array.astype(np.float64)
+    return np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _composite_on_white(image: Image.Image) -> Image.Image:
+    """Return an RGB image with any transparency flattened onto white."""
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Return an (H, W, 3) uint8 array of a decoded image under the format rules."""
+    mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        return np.asarray(_composite_on_white(image))
+    if mode in GRAY_MODES:
+        gray = _gray_to_uint8(image if mode != "1" else image.convert("L"))
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode != "RGB":
+        image = image.convert("RGB")  # palette, CMYK, YCbCr, LAB, HSV
+    return np.asarray(image)
+
+
+def decode_rgb(source: ImageSource) -> np.ndarray:
+    """Return the image at `source` as (H, W, 3) uint8 RGB; raise ImageDecodeError."""
+    image = open_image(source)
+    try:
+        return to_rgb_array(image)
+    except Exception as error:
+        raise ImageDecodeError(str(error) or type(error).__name__) from error
+    finally:
+        image.close()

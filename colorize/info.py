@@ -1,0 +1,54 @@
+"""What `colorize info` reports: versions, the devices TensorFlow sees, and paths."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from colorize import __version__
+from colorize.constants import DATA_DIR, DEFAULT_DATASET_DIR, DEFAULT_MODEL_PATH
+from colorize.paths import output_root_and_reason
+
+LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-image", "matplotlib", "colorama", "pillow")
+
+
+def library_versions() -> dict[str, str]:
+    """Return the installed version of each library colorize depends on."""
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def describe_devices() -> tuple[list[dict], str]:
+    """Return the GPUs TensorFlow sees (name, memory) and a one-line summary."""
+    from colorize.devices import list_gpus
+
+    gpus = list_gpus()
+    if not gpus:
+        return [], "CPU only (no GPU visible to TensorFlow)"
+    names = ", ".join(f"{gpu['name']} ({gpu['memory']})" for gpu in gpus)
+    return gpus, f"{len(gpus)} GPU(s): {names}"
+
+
+def collect_info() -> dict:
+    """Return everything `info` shows, as JSON-ready data."""
+    gpus, summary = describe_devices()
+    output_dir, reason = output_root_and_reason()
+    model_state = str(DEFAULT_MODEL_PATH) if DEFAULT_MODEL_PATH.is_file() else "none shipped yet"
+    dataset_state = str(DEFAULT_DATASET_DIR) if DEFAULT_DATASET_DIR.is_dir() else "missing"
+    return {
+        "colorize": __version__,
+        "python": platform.python_version(),
+        "libraries": library_versions(),
+        "gpus": gpus,
+        "devices_summary": summary,
+        "data_dir": str(DATA_DIR),
+        "default_dataset": dataset_state,
+        "default_model": model_state,
+        "output_dir": str(output_dir),
+        "output_reason": reason,
+    }

@@ -1,0 +1,67 @@
+"""Where outputs go: the output root and a fresh, never-reused run folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from colorize.constants import DEFAULT_OUTPUT_DIR, OUTPUT_ENV_VAR
+from colorize.errors import OutputError
+
+KAGGLE_WORKING = Path("/kaggle/working")
+COLAB_CONTENT = Path("/content")
+
+
+def output_root_and_reason() -> tuple[Path, str]:
+    """Return the output root and why it was chosen (shown by `info`)."""
+    if os.environ.get(OUTPUT_ENV_VAR):
+        return Path(os.environ[OUTPUT_ENV_VAR]), f"from ${OUTPUT_ENV_VAR}"
+    if KAGGLE_WORKING.is_dir():
+        return KAGGLE_WORKING / "OUTPUT", "on Kaggle: /kaggle/working survives the session"
+    if os.environ.get("COLAB_RELEASE_TAG") and COLAB_CONTENT.is_dir():
+        return COLAB_CONTENT / "OUTPUT", "on Colab: /content (copy to Drive to keep it)"
+    return DEFAULT_OUTPUT_DIR.resolve(), "the default, ./OUTPUT"
+
+
+def output_root() -> Path:
+    """Return the folder that holds `models/` and `results/`."""
+    return output_root_and_reason()[0]
+
+
+def safe_name(name: str) -> str:
+    """Return `name` reduced to characters that are safe in a folder name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")
+    return cleaned[:80] or "run"
+
+
+def new_run_dir(parent: Path, name: str | None = None) -> Path:
+    """Create and return a new folder under `parent`; never reuse an existing one."""
+    base = safe_name(name) if name else time.strftime("%Y%m%d-%H%M%S")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for index in range(1000):
+            candidate = parent / (base if index == 0 else f"{base}-{index + 1}")
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                continue
+    except OSError as error:
+        raise OutputError(f"Cannot create a run folder in {parent}: {error.strerror or error}") from error
+    raise OutputError(f"Too many runs named {base!r} in {parent}; choose another --run-name.")
+
+
+def write_error_log(traceback_text: str) -> Path:
+    """Append a traceback to OUTPUT/colorize-error.log and return the log's path."""
+    from colorize.constants import ERROR_LOG_NAME
+
+    log_path = output_root() / ERROR_LOG_NAME
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n{traceback_text}\n")
+    except OSError:
+        log_path = Path("(could not write the error log)")
+    return log_path

@@ -1,0 +1,62 @@
+"""Shared test helpers: real files on disk, real subprocess runs of the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_colorize(*args: str, stdin: str | None = None, cwd: Path | None = None,
+                 env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `python -m colorize ARGS` in a subprocess and return the finished process."""
+    full_env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
+    full_env.pop("COLORIZE_OUTPUT", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "colorize", *args],
+        input=stdin if stdin is not None else "", capture_output=True, text=True,
+        cwd=cwd, env=full_env, timeout=timeout,
+    )
+
+
+def colorful_image(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """Return a uint8 RGB image with smooth, saturated colour blobs (not gray)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    channels = []
+    for _ in range(3):
+        fx, fy, phase = rng.uniform(0.02, 0.2), rng.uniform(0.02, 0.2), rng.uniform(0, 6.3)
+        channels.append(127.5 + 127.5 * np.sin(fx * x + fy * y + phase))
+    return np.stack(channels, axis=-1).astype(np.uint8)
+
+
+def save_image(path: Path, array: np.ndarray, **save_args) -> Path:
+    """Save an array as an image file (format from the suffix) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, **save_args)
+    return path
+
+
+@pytest.fixture
+def color_folder(tmp_path: Path) -> Path:
+    """A folder of a dozen 32x32 colour PNGs with different colours."""
+    folder = tmp_path / "colour"
+    for index in range(12):
+        save_image(folder / f"img{index:02d}.png", colorful_image(32, 32, seed=index))
+    return folder
+
+
+@pytest.fixture
+def output_root(tmp_path: Path, monkeypatch) -> Path:
+    """An empty output root, also set as $COLORIZE_OUTPUT for in-process calls."""
+    root = tmp_path / "OUTPUT"
+    monkeypatch.setenv("COLORIZE_OUTPUT", str(root))
+    return root
