@@ -35,3 +35,7 @@ AB_SCALE = 110.0
 # Dataset split
 VALIDATION_FRACTION = 0.2
 DEFAULT_SEED = 42
+
+# Wizard prompts: an answer longer than this is refused, not parsed (a pasted
+# paragraph or a 10000-character line is a mistake, never a path or a count).
+MAX_ANSWER_CHARS = 1000
