@@ -32,6 +32,34 @@ MAX_ZIP_RATIO = 200                 # uncompressed / compressed, per member
 L_MAX = 100.0
 AB_SCALE = 110.0
 
+# Evaluation (metrics.py). JSON cannot hold inf, so the PSNR of an exact copy
+# is reported as this cap; the smallest non-zero error of a 1 MP uint8 image
+# already gives ~113 dB, so 100 dB means "as good as identical".
+PSNR_CAP_DB = 100.0
+SSIM_WINDOW = 7              # skimage's default window; smaller images use their odd side
+AUC_MAX_THRESHOLD = 150      # Zhang et al. 2016: ab error thresholds 0..150
+AB_BIN_WIDTH = 10            # ground-truth ab bins for the rebalanced AuC (Zhang's grid)
+AB_BIN_RANGE = 130           # ab bins cover -130..130, wider than the sRGB gamut
+EVALUATE_GRID_IMAGES = 8     # photos shown in evaluate's comparison grids
+
+# Prediction (predict.py, modelfile.py)
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+WEIGHTS_ONLY_SUFFIX = ".weights.h5"
+# Long side of the L image the model sees for models that take any size. The
+# ab it predicts is upsampled and merged with the full-size L, so this sets
+# colour detail, not sharpness (see BENCHMARKS.md for its cost).
+PREDICT_LONG_SIDE = 256
+# Images are grouped into one model call up to this many input pixels, so a
+# batch of 12 MP photos holds one or two of them at a time, never eight.
+PREDICT_BATCH_PIXELS = 16_000_000
+# Lab -> RGB runs in row strips of about this many pixels: skimage works in
+# float64, so a whole 12 MP image at once would need ~1 GB of temporaries.
+PREDICT_STRIP_PIXELS = 1_000_000
+PREDICT_JPEG_QUALITY = 95    # JPEG inputs give JPEG outputs at this quality
+PREDICT_GRID_IMAGES = 12     # photos shown in predict's comparison grids
+PREDICT_GRID_ROWS = 4        # photos per grid page
+GRID_THUMBNAIL_SIDE = 320    # long side of each image in a grid
+
 # Dataset split
 VALIDATION_FRACTION = 0.2
 DEFAULT_SEED = 42

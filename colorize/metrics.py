@@ -1,0 +1,226 @@
+"""Image-quality figures for colourisation, shared by `evaluate` and `train`.
+
+Every function takes uint8 RGB arrays (H, W, 3) at the original resolution:
+the reference (the colour original) and a candidate (a colourised output, or
+the gray baseline). numpy and scikit-image only: no plotting, no TensorFlow.
+
+Figures:
+- PSNR and SSIM (scikit-image), capped/adapted so tiny or identical images work;
+- colourfulness of Hasler & Suesstrunk 2003, and its mean absolute gap per image;
+- AuC of Zhang et al. 2016 ("Colorful Image Colorization", section 3.1): the
+  share of pixels whose ab error is within t, for t = 0..150, averaged over t;
+  the rebalanced version weighs each pixel by 1/frequency of its ground-truth
+  ab bin (10 wide) over the whole image set, so every colour counts the same
+  and a uniform sepia wash, right only for the common browns and grays, fails.
+
+AuC is pooled over all pixels of the set (Zhang et al. used same-size images,
+where pooled and per-image means agree); PSNR, SSIM and colourfulness are
+means over images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from colorize.color import gray_to_rgb, rgb_to_lab
+from colorize.constants import (AB_BIN_RANGE, AB_BIN_WIDTH, AUC_MAX_THRESHOLD,
+                                PSNR_CAP_DB, SSIM_WINDOW)
+
+# The scalar figures score_image returns and summarize_scores averages; the
+# JSON contract of `evaluate --json` (DESIGN.md).
+FIGURES = ("psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulness",
+           "auc", "auc_rebalanced")
+HISTOGRAM_KEY = "ab_histogram"   # per-image data summarize_scores needs; not a figure
+
+_BINS_PER_AXIS = 2 * AB_BIN_RANGE // AB_BIN_WIDTH
+_AB_BINS = _BINS_PER_AXIS * _BINS_PER_AXIS
+# Error buckets: bucket k holds errors in (k-1, k] (bucket 0: exactly 0), so an
+# error is within threshold t exactly when its bucket is <= t; the last bucket
+# collects errors above the largest threshold.
+_THRESHOLDS = AUC_MAX_THRESHOLD + 1
+_ERROR_BUCKETS = _THRESHOLDS + 1
+
+
+def _check_rgb(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"Expected a uint8 RGB array (H, W, 3), got {image.dtype} {image.shape}.")
+    return image
+
+
+def _check_pair(reference: np.ndarray, candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    reference, candidate = _check_rgb(reference), _check_rgb(candidate)
+    if reference.shape != candidate.shape:
+        raise ValueError(f"Images differ in size: {reference.shape} vs {candidate.shape}.")
+    return reference, candidate
+
+
+def gray_baseline(rgb: np.ndarray) -> np.ndarray:
+    """Return the image with its L kept and ab = 0, as uint8 RGB (R = G = B)."""
+    lightness = rgb_to_lab(_check_rgb(rgb))[..., 0]
+    # ab = 0 is neutral, so R = G = B in theory; float round-off in lab2rgb
+    # differs per channel by ~1e-7, enough to round apart. One value, repeated.
+    gray = np.round(gray_to_rgb(lightness).mean(axis=-1) * 255.0).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def psnr(reference: np.ndarray, candidate: np.ndarray) -> float:
+    """Return the PSNR in dB (data range 255), capped at PSNR_CAP_DB for identical images."""
+    reference, candidate = _check_pair(reference, candidate)
+    if np.array_equal(reference, candidate):  # skimage would divide by zero and return inf
+        return PSNR_CAP_DB
+    value = peak_signal_noise_ratio(reference, candidate, data_range=255)
+    return float(min(value, PSNR_CAP_DB))
+
+
+def _global_ssim(reference: np.ndarray, candidate: np.ndarray) -> float:
+    """SSIM with the whole image as one window, for images under 3 px a side."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    values = []
+    for channel in range(3):
+        x = reference[..., channel].astype(np.float64).ravel()
+        y = candidate[..., channel].astype(np.float64).ravel()
+        covariance = np.mean((x - x.mean()) * (y - y.mean()))
+        values.append(((2 * x.mean() * y.mean() + c1) * (2 * covariance + c2))
+                      / ((x.mean() ** 2 + y.mean() ** 2 + c1) * (x.var() + y.var() + c2)))
+    return float(np.mean(values))
+
+
+def ssim(reference: np.ndarray, candidate: np.ndarray) -> float:
+    """Return the mean SSIM over the three channels (data range 255)."""
+    reference, candidate = _check_pair(reference, candidate)
+    shortest_side = min(reference.shape[:2])
+    if shortest_side < 3:  # skimage needs an odd window of at least 3 px
+        return _global_ssim(reference, candidate)
+    # skimage refuses a window larger than the image: use the largest odd side that fits.
+    window = min(SSIM_WINDOW, shortest_side if shortest_side % 2 else shortest_side - 1)
+    return float(structural_similarity(reference, candidate, channel_axis=2, data_range=255,
+                                       win_size=window))
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Return Hasler & Suesstrunk's colourfulness (0 for any gray image; ~100+ is vivid)."""
+    pixels = _check_rgb(rgb).reshape(-1, 3).astype(np.float64)
+    red, green, blue = pixels[:, 0], pixels[:, 1], pixels[:, 2]
+    red_green = red - green
+    yellow_blue = 0.5 * (red + green) - blue
+    spread = np.hypot(red_green.std(), yellow_blue.std())
+    mean = np.hypot(red_green.mean(), yellow_blue.mean())
+    return float(spread + 0.3 * mean)
+
+
+@dataclass(frozen=True)
+class AbErrorHistogram:
+    """Pixel counts by (ground-truth ab bin, ab error bucket), stored sparsely.
+
+    `bins` lists the ab bins present (a photo uses a few dozen of the 676), and
+    `counts[i, k]` the pixels of bin `bins[i]` whose error falls in bucket k.
+    """
+
+    bins: np.ndarray     # (n,) int, indices into the 26 x 26 ab grid
+    counts: np.ndarray   # (n, 152) int64
+
+    def add_to(self, dense: np.ndarray) -> None:
+        """Add these counts into a dense (676, 152) total."""
+        dense[self.bins] += self.counts
+
+
+def ab_error_histogram(reference: np.ndarray, candidate: np.ndarray) -> AbErrorHistogram:
+    """Return the per-pixel ab error of `candidate`, counted by ground-truth ab bin."""
+    reference, candidate = _check_pair(reference, candidate)
+    reference_ab = rgb_to_lab(reference)[..., 1:].reshape(-1, 2)
+    candidate_ab = rgb_to_lab(candidate)[..., 1:].reshape(-1, 2)
+    error = np.linalg.norm(reference_ab - candidate_ab, axis=1)
+    bucket = np.minimum(np.ceil(error), _THRESHOLDS).astype(np.int64)
+    axis_bin = np.clip((reference_ab + AB_BIN_RANGE) // AB_BIN_WIDTH, 0, _BINS_PER_AXIS - 1).astype(np.int64)
+    ab_bin = axis_bin[:, 0] * _BINS_PER_AXIS + axis_bin[:, 1]
+    dense = np.bincount(ab_bin * _ERROR_BUCKETS + bucket, minlength=_AB_BINS * _ERROR_BUCKETS)
+    dense = dense.reshape(_AB_BINS, _ERROR_BUCKETS)
+    present = np.flatnonzero(dense.sum(axis=1))
+    return AbErrorHistogram(bins=present, counts=dense[present])
+
+
+def auc_from_histogram(dense: np.ndarray, rebalanced: bool = False) -> float:
+    """Return Zhang et al.'s AuC in [0, 1] from a dense (ab bin, error bucket) histogram."""
+    counts = dense[dense.sum(axis=1) > 0].astype(np.float64)
+    if counts.size == 0:
+        return float("nan")
+    within = np.cumsum(counts[:, :_THRESHOLDS], axis=1)   # pixels with error <= t, per bin
+    per_bin_total = counts.sum(axis=1, keepdims=True)
+    if rebalanced:  # weight 1/frequency: each bin's own share, then the mean over bins
+        shares = (within / per_bin_total).mean(axis=0)
+    else:
+        shares = within.sum(axis=0) / per_bin_total.sum()
+    return float(shares.mean())
+
+
+def _dense(histogram: AbErrorHistogram) -> np.ndarray:
+    dense = np.zeros((_AB_BINS, _ERROR_BUCKETS), dtype=np.int64)
+    histogram.add_to(dense)
+    return dense
+
+
+def ab_error_auc(reference: np.ndarray, candidate: np.ndarray, rebalanced: bool = False) -> float:
+    """Return the AuC of one image (rebalanced over that image's own ab bins if asked)."""
+    return auc_from_histogram(_dense(ab_error_histogram(reference, candidate)), rebalanced)
+
+
+def score_image(reference: np.ndarray, candidate: np.ndarray) -> dict:
+    """Return every figure of one image (FIGURES) plus its ab error histogram (HISTOGRAM_KEY).
+
+    The histogram is what summarize_scores needs for the set-wide rebalanced
+    AuC; leave it out when writing per-image figures to JSON.
+    """
+    reference, candidate = _check_pair(reference, candidate)
+    histogram = ab_error_histogram(reference, candidate)
+    dense = _dense(histogram)
+    output_colorfulness = colorfulness(candidate)
+    original_colorfulness = colorfulness(reference)
+    return {
+        "psnr": psnr(reference, candidate),
+        "ssim": ssim(reference, candidate),
+        "colorfulness": output_colorfulness,
+        "colorfulness_gt": original_colorfulness,
+        "delta_colorfulness": abs(output_colorfulness - original_colorfulness),
+        "auc": auc_from_histogram(dense),
+        "auc_rebalanced": auc_from_histogram(dense, rebalanced=True),
+        HISTOGRAM_KEY: histogram,
+    }
+
+
+class ScoreTotals:
+    """Running totals of per-image scores, so a long evaluation keeps O(1) memory."""
+
+    def __init__(self) -> None:
+        self.images = 0
+        self.sums = dict.fromkeys(("psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulness"), 0.0)
+        self.histogram = np.zeros((_AB_BINS, _ERROR_BUCKETS), dtype=np.int64)
+
+    def add(self, score: dict) -> None:
+        """Fold one score_image result into the totals."""
+        self.images += 1
+        for name in self.sums:
+            self.sums[name] += score[name]
+        score[HISTOGRAM_KEY].add_to(self.histogram)
+
+    def summary(self) -> dict:
+        """Return the set's figures: `images` and the means (AuC pooled over all pixels)."""
+        if self.images == 0:
+            return {"images": 0, **dict.fromkeys(FIGURES)}
+        summary = {"images": self.images}
+        summary.update({name: total / self.images for name, total in self.sums.items()})
+        summary["auc"] = auc_from_histogram(self.histogram)
+        summary["auc_rebalanced"] = auc_from_histogram(self.histogram, rebalanced=True)
+        return summary
+
+
+def summarize_scores(per_image: Sequence[dict]) -> dict:
+    """Return images, psnr, ssim, colorfulness, colorfulness_gt, delta_colorfulness, auc, auc_rebalanced."""
+    totals = ScoreTotals()
+    for score in per_image:
+        totals.add(score)
+    return totals.summary()
