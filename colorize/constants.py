@@ -64,6 +64,32 @@ GRID_THUMBNAIL_SIDE = 320    # long side of each image in a grid
 VALIDATION_FRACTION = 0.2
 DEFAULT_SEED = 42
 
+# Training run folder (train.py, distributed.py): OUTPUT/models/<run>/...
+MODEL_FILE_NAME = "model.keras"
+MODEL_H5_FILE_NAME = "model.h5"
+CONFIG_FILE_NAME = "config.json"
+HISTORY_FILE_NAME = "history.csv"
+SUMMARY_FILE_NAME = "summary.txt"
+DIAGRAM_FILE_NAME = "model.png"
+CURVES_FILE_NAME = "curves.png"
+METRICS_FILE_NAME = "metrics.json"
+BACKUP_DIR_NAME = "backup"                 # BackupAndRestore's folder: present = resumable
+CHECKPOINT_FILE_NAME = "checkpoint.weights.h5"   # best (or last) epoch's weights while training
+TENSORBOARD_DIR_NAME = "tensorboard"
+# Training schedule: halve the rate after 3 epochs without progress on the
+# monitor, never below 1e-5; early stopping (when asked) waits twice as long so
+# the lowered rate gets its chance first.
+LR_PLATEAU_FACTOR = 0.5
+LR_PLATEAU_PATIENCE = 3
+LR_PLATEAU_MIN = 1e-5
+EARLY_STOPPING_PATIENCE = 6
+# Time estimate: one untimed step (graph tracing takes seconds), then these timed ones.
+ESTIMATE_TIMED_STEPS = 3
+# Mixed float16 pays off from Volta (compute capability 7.0, tensor cores) on;
+# older GPUs run it slower than float32.
+MIXED_PRECISION_MIN_CAPABILITY = (7, 0)
+TRAIN_GRID_IMAGES = 8        # test photos shown in a training run's comparison grids
+
 # Wizard prompts: an answer longer than this is refused, not parsed (a pasted
 # paragraph or a 10000-character line is a mistake, never a path or a count).
 MAX_ANSWER_CHARS = 1000
