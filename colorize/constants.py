@@ -22,6 +22,13 @@ MAX_IMAGE_PIXELS = 100_000_000  # above this an image is a decompression bomb
 # Mean absolute difference between colour channels (0..255 scale) below which an
 # RGB image counts as grayscale: JPEG noise on a B&W scan stays under ~2.
 GRAYSCALE_CHANNEL_TOLERANCE = 3.0
+# ...and the 99th percentile of per-pixel chroma (max - min channel) must stay
+# below this too: a colour object on a white page has a low mean chroma (6.0
+# in the default set's palest photo) but a high peak (91), a B&W photo has neither.
+GRAYSCALE_PEAK_TOLERANCE = 12.0
+# The scanner decides on a reduced decode: JPEG DCT scaling down to this many
+# pixels on the shorter side (still reads the whole stream, so truncation shows).
+SCAN_PREVIEW_SIDE = 64
 
 # Zips
 MAX_ZIP_TOTAL_BYTES = 4 * 1024**3   # total uncompressed
