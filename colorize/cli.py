@@ -82,7 +82,24 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
-    raise ColorizeError("evaluate is not implemented yet.")
+    from colorize.config import EvaluateConfig
+    from colorize.devices import load_tensorflow
+    from colorize.evaluate import evaluate_model, format_table
+
+    config = EvaluateConfig(model=args.model, data=args.data, limit=args.limit,
+                            output=args.output, run_name=args.run_name)
+    # With --json, stdout holds the JSON object alone: messages go to stderr.
+    notify = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else console.info
+    load_tensorflow()
+    result = evaluate_model(config, progress=console.ProgressBar("Evaluating"), notify=notify)
+    if args.json:
+        print_json(result)
+        return EXIT_OK
+    console.plain()
+    for line in format_table(result):
+        console.plain(line)
+    console.success(f"Grids and evaluation.json are in {result['results_dir']}")
+    return EXIT_OK
 
 
 # --- parser -----------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""Score a colouriser against colour photos, beside the gray baseline.
+
+Each photo is turned gray (its own L, ab = 0), colourised, and both the output
+and that gray baseline are scored against the original at the original
+resolution (metrics.py). Totals are pooled as we go, so memory stays flat
+however many photos there are; only a few thumbnails are kept for the grids.
+Used by the `evaluate` command and by `train` on its test split.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from colorize import metrics
+from colorize.config import EvaluateConfig
+from colorize.constants import EVALUATE_GRID_IMAGES, GRID_THUMBNAIL_SIDE
+from colorize.errors import DatasetError, UsageError
+
+if TYPE_CHECKING:
+    from colorize.dataset import ScannedFile
+    from colorize.predict import Colorizer
+
+Progress = Callable[[int, int], None]
+Notify = Callable[[str], None]
+
+# Grid column name -> its title. Training shows "original,colorized,gray".
+GRID_COLUMNS = {"original": "original", "colorized": "colourised", "gray": "grayscale (input)"}
+RESULTS_FILE = "evaluation.json"
+
+
+def parse_grid_columns(grid_columns: str) -> list[str]:
+    """Return the column names of a comma-separated `grid_columns`; UsageError if unknown."""
+    columns = [name.strip() for name in grid_columns.split(",") if name.strip()]
+    unknown = [name for name in columns if name not in GRID_COLUMNS]
+    if unknown or not columns:
+        raise UsageError(f"Unknown grid column(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {', '.join(GRID_COLUMNS)}.")
+    return columns
+
+
+def _thumbnail(rgb: np.ndarray) -> np.ndarray:
+    """Return a copy no larger than GRID_THUMBNAIL_SIDE a side (grids need no more)."""
+    image = Image.fromarray(rgb)
+    image.thumbnail((GRID_THUMBNAIL_SIDE, GRID_THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
+def _save_grids(rows: list[list[np.ndarray]], columns: list[str], labels: list[str],
+                grid_dir: Path | None) -> list[str]:
+    if grid_dir is None or not rows:
+        return []
+    from colorize.report import save_comparison_grids
+
+    titles = [GRID_COLUMNS[name] for name in columns]
+    pages = save_comparison_grids(rows, titles, grid_dir, prefix="evaluate", row_labels=labels)
+    return [str(page) for page in pages]
+
+
+def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progress: Progress | None = None,
+                   grid_dir: Path | None = None, grid_columns: str = "original,colorized,gray",
+                   grid_images: int = EVALUATE_GRID_IMAGES) -> dict:
+    """Return {"images", <model figures>, "gray_baseline": {<figures>}, "grids"} for colour `files`."""
+    from colorize.dataset import load_rgb
+
+    columns = parse_grid_columns(grid_columns)
+    model_totals, baseline_totals = metrics.ScoreTotals(), metrics.ScoreTotals()
+    rows, labels = [], []
+    for done, entry in enumerate(files, start=1):
+        original = load_rgb(entry)
+        gray = metrics.gray_baseline(original)
+        colorized = colorizer.colorize(gray)
+        model_totals.add(metrics.score_image(original, colorized))
+        baseline_totals.add(metrics.score_image(original, gray))
+        if len(rows) < grid_images:
+            shown = {"original": original, "colorized": colorized, "gray": gray}
+            rows.append([_thumbnail(shown[name]) for name in columns])
+            labels.append(entry.path)
+        if progress:
+            progress(done, len(files))
+    baseline = baseline_totals.summary()
+    return {
+        **model_totals.summary(),
+        "gray_baseline": {name: baseline[name] for name in metrics.FIGURES},
+        "grids": _save_grids(rows, columns, labels, grid_dir),
+    }
+
+
+def beats_baseline(result: dict) -> dict[str, bool]:
+    """Return, per headline figure, whether the model did better than the gray baseline."""
+    baseline = result["gray_baseline"]
+    return {
+        "psnr": result["psnr"] > baseline["psnr"],
+        "ssim": result["ssim"] >= baseline["ssim"],
+        "delta_colorfulness": result["delta_colorfulness"] < baseline["delta_colorfulness"],
+    }
+
+
+# (figure, label, format, which way is better) for the readable table.
+TABLE_ROWS = (
+    ("psnr", "PSNR (dB)", "{:.2f}", "higher is better"),
+    ("ssim", "SSIM", "{:.4f}", "higher is better"),
+    ("colorfulness", "colourfulness", "{:.1f}", "originals: {colorfulness_gt:.1f}"),
+    ("delta_colorfulness", "colourfulness gap", "{:.1f}", "lower is better"),
+    ("auc", "AuC (ab error 0..150)", "{:.4f}", "higher is better"),
+    ("auc_rebalanced", "AuC rebalanced", "{:.4f}", "higher is better, every colour counts"),
+)
+VERDICT_NAMES = {"psnr": "PSNR", "ssim": "SSIM", "delta_colorfulness": "colourfulness gap"}
+
+
+def _join(names: list[str], word: str) -> str:
+    """Return "a", "a and b", "a, b and c" (or with "or")."""
+    return f" {word} ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def format_table(result: dict) -> list[str]:
+    """Return the lines of a model-vs-gray-baseline table and a verdict line."""
+    baseline = result["gray_baseline"]
+    lines = [f"{'':<24}{'model':>10}{'gray baseline':>15}", "-" * 49]
+    for name, label, number, note in TABLE_ROWS:
+        lines.append(f"{label:<24}{number.format(result[name]):>10}{number.format(baseline[name]):>15}"
+                     f"   {note.format(**result)}")
+    verdict = beats_baseline(result)
+    wins = _join([VERDICT_NAMES[name] for name, won in verdict.items() if won], "and")
+    losses = _join([VERDICT_NAMES[name] for name, won in verdict.items() if not won], "or")
+    if not losses:
+        lines.append(f"The model beats the gray baseline on {wins}.")
+    elif not wins:
+        lines.append(f"The model does not beat the gray baseline on {losses}.")
+    else:
+        lines.append(f"The model beats the gray baseline on {wins}, but not on {losses}.")
+    return lines
+
+
+def _colour_files(config: EvaluateConfig, notify: Notify) -> tuple[str, list["ScannedFile"]]:
+    """Return the scanned root and its usable colour photos (at most config.limit)."""
+    from colorize.dataset import resolve_dataset_path, scan_dataset
+
+    scan = scan_dataset(resolve_dataset_path(config.data))
+    files = list(scan.ok)
+    if not files:
+        counts = scan.counts()
+        raise DatasetError(f"No usable colour photos in {config.data} ({counts['total']} files: "
+                           f"{counts['grayscale']} grayscale, {counts['too_small']} too small, "
+                           f"{counts['not_image'] + counts['unreadable']} not readable images); "
+                           "evaluate needs colour photos to compare against.")
+    if config.limit is not None:
+        files = files[:config.limit]
+    notify(f"Evaluating on {len(files)} colour photos from {scan.root}.")
+    return scan.root, files
+
+
+def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
+                   notify: Notify | None = None) -> dict:
+    """Run the `evaluate` command's work; return the result dict (also saved as evaluation.json)."""
+    from colorize.modelfile import resolve_model_path
+    from colorize.paths import new_run_dir, output_root
+    from colorize.predict import Colorizer
+    from colorize.report import write_json
+
+    notify = notify or (lambda message: None)
+    model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import
+    data_root, files = _colour_files(config, notify)
+    colorizer = Colorizer.from_path(model_path)
+    root = Path(config.output) if config.output else output_root()
+    run_dir = new_run_dir(root / "results", config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))
+    result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir)
+    result = {"model": str(model_path), "data": data_root, **result, "results_dir": str(run_dir)}
+    write_json(run_dir / RESULTS_FILE, result)
+    return result
