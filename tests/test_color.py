@@ -1,0 +1,66 @@
+"""The numpy (scikit-image) and TensorFlow Lab conversions agree, and the
+normalisation round-trips: the loader (TF) and the predictor (numpy) must see
+the same colours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorize import color
+from colorize.constants import AB_SCALE, DEFAULT_DATASET_DIR
+
+
+def tf_lab(rgb_uint8: np.ndarray) -> np.ndarray:
+    return color.tf_rgb_to_lab(rgb_uint8.astype(np.float32) / 255.0).numpy()
+
+
+def test_tf_and_numpy_lab_agree_on_random_pixels():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(100, 100, 3), dtype=np.uint8)
+    difference = np.abs(tf_lab(pixels) - color.rgb_to_lab(pixels))
+    assert difference.max() < 0.05, difference.max()
+
+
+def test_tf_and_numpy_lab_agree_on_extremes_and_near_black():
+    corners = np.array([[[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255],
+                         [255, 255, 0], [0, 255, 255], [255, 0, 255], [1, 1, 1], [3, 2, 1],
+                         [10, 10, 10], [128, 128, 128]]], dtype=np.uint8)
+    numpy_lab = color.rgb_to_lab(corners)
+    assert np.abs(tf_lab(corners) - numpy_lab).max() < 0.05
+    assert numpy_lab[0, 1, 0] == pytest.approx(100.0, abs=0.01)   # white is L 100
+    assert np.abs(numpy_lab[0, -1, 1:]).max() < 0.01             # gray has no chroma
+
+
+def test_tf_and_numpy_lab_agree_on_a_real_photo():
+    photo = sorted(DEFAULT_DATASET_DIR.glob("*.jpg"))[0]
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    assert np.abs(tf_lab(rgb) - color.rgb_to_lab(rgb)).max() < 0.05
+
+
+def test_model_pair_is_normalised_lab():
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+    lightness, ab = color.tf_rgb_to_model_pair(pixels.astype(np.float32) / 255.0)
+    lab = color.rgb_to_lab(pixels)
+    np.testing.assert_allclose(lightness.numpy()[..., 0], color.normalize_l(lab[..., 0]), atol=1e-3)
+    np.testing.assert_allclose(ab.numpy(), color.normalize_ab(lab[..., 1:]), atol=1e-3)
+    assert lightness.numpy().min() >= -1.0 and lightness.numpy().max() <= 1.0
+    assert np.abs(ab.numpy()).max() <= 128.0 / AB_SCALE
+
+
+def test_normalisation_and_lab_round_trip():
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, size=(20, 20, 3), dtype=np.uint8)
+    lab = color.rgb_to_lab(pixels)
+    np.testing.assert_allclose(color.denormalize_l(color.normalize_l(lab[..., 0])), lab[..., 0], atol=1e-4)
+    np.testing.assert_allclose(color.denormalize_ab(color.normalize_ab(lab[..., 1:])), lab[..., 1:], atol=1e-4)
+    np.testing.assert_allclose(color.lab_to_rgb(lab) * 255.0, pixels, atol=0.6)
+
+
+def test_gray_to_rgb_has_equal_channels():
+    rgb = color.gray_to_rgb(np.linspace(0, 100, 50, dtype=np.float32).reshape(5, 10))
+    assert rgb.shape == (5, 10, 3)
+    assert np.abs(rgb[..., 0] - rgb[..., 1]).max() < 1e-3
+    assert np.abs(rgb[..., 1] - rgb[..., 2]).max() < 1e-3

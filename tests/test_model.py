@@ -1,0 +1,114 @@
+"""The U-Net builder, its presets, the colour loss and metrics, and saving."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize import model
+from colorize.errors import UsageError
+
+
+def random_pair(batch: int, height: int, width: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    lightness = rng.uniform(-1, 1, size=(batch, height, width, 1)).astype(np.float32)
+    ab = rng.uniform(-0.5, 0.5, size=(batch, height, width, 2)).astype(np.float32)
+    return lightness, ab
+
+
+def test_tiny_preset_builds_and_predicts_ab_in_range():
+    net = model.build_unet("tiny")
+    assert net.input_shape == (None, None, None, 1)
+    assert net.output_shape == (None, None, None, 2)
+    assert net.inputs[0].name == "gray_l"
+    output = net.predict(random_pair(2, 32, 32)[0], verbose=0)
+    assert output.shape == (2, 32, 32, 2)
+    assert np.abs(output).max() <= 1.0
+
+
+def test_layers_are_named_blocks():
+    names = {layer.name for layer in model.build_unet("cpu").layers}
+    for expected in ("encoder1_a_conv", "encoder3_pool", "bottleneck_b_bn", "bottleneck_dilated2_conv",
+                     "decoder1_up", "decoder1_skip", "decoder3_b_act", "ab_head_conv", "ab"):
+        assert expected in names
+
+
+@pytest.mark.parametrize("preset, factor", [("tiny", 2), ("cpu", 8), ("gpu", 16), ("large", 16)])
+def test_depth_factor_and_preset_defaults_fit(preset, factor):
+    assert model.depth_factor(preset) == factor
+    model.check_image_size(model.PRESETS[preset]["image_size"], preset)
+
+
+def test_any_size_divisible_by_depth_factor_works():
+    net = model.build_unet("cpu")
+    for height, width in ((8, 8), (24, 40), (64, 16)):
+        assert net.predict(np.zeros((1, height, width, 1), np.float32), verbose=0).shape == (1, height, width, 2)
+
+
+def test_non_divisible_size_fails_and_check_says_why():
+    net = model.build_unet("cpu")
+    with pytest.raises(Exception):
+        net.predict(np.zeros((1, 30, 30, 1), np.float32), verbose=0)
+    with pytest.raises(UsageError, match="multiple of 8"):
+        model.check_image_size(30, "cpu")
+    with pytest.raises(UsageError, match="multiple of 16"):
+        model.check_image_size(8, "gpu")
+
+
+def test_unknown_preset_is_a_usage_error():
+    with pytest.raises(UsageError, match="tiny, cpu, gpu, large"):
+        model.build_unet("huge")
+
+
+def test_rebalancing_weights_favour_rare_colours_and_average_one():
+    ab = np.zeros((1, 20, 20, 2), np.float32)
+    ab[0, :2, :2] = [60 / 110, 40 / 110]          # 4 red pixels among 396 gray ones
+    weights = model.rebalancing_weights(tf.constant(ab)).numpy()
+    assert weights.shape == (1, 20, 20)
+    assert weights.mean() == pytest.approx(1.0, rel=1e-5)
+    assert weights[0, 0, 0] > 5 * weights[0, 10, 10]
+
+
+def test_loss_is_l1_without_rebalancing_and_weighted_with_it():
+    truth, prediction = random_pair(2, 8, 8, seed=3)[1], random_pair(2, 8, 8, seed=4)[1]
+    plain = float(model.RebalancedL1Loss(rebalance=0.0)(truth, prediction))
+    assert plain == pytest.approx(float(np.abs(truth - prediction).mean()), rel=1e-5)
+    assert float(model.RebalancedL1Loss()(truth, prediction)) != pytest.approx(plain, rel=1e-3)
+    with pytest.raises(UsageError):
+        model.RebalancedL1Loss(rebalance=2.0)
+
+
+def test_colour_metrics_read_in_lab_units():
+    truth = np.zeros((1, 4, 4, 2), np.float32)
+    prediction = np.full((1, 4, 4, 2), 0.1, np.float32)
+    assert float(model.ab_mean_absolute_error(truth, prediction)[0]) == pytest.approx(11.0, rel=1e-4)
+    assert float(model.chroma_gap(truth, prediction)[0]) == pytest.approx(11.0 * np.sqrt(2), rel=1e-3)
+
+
+def test_colour_metric_monitors_work_in_auto_mode(tmp_path):
+    lightness, ab = random_pair(4, 16, 16)
+    net = model.compile_for_training(model.build_unet("tiny"))
+    checkpoint = keras.callbacks.ModelCheckpoint(tmp_path / "best.keras", monitor="val_ab_mae",
+                                                 save_best_only=True)
+    history = net.fit(lightness, ab, validation_data=(lightness, ab), epochs=1, batch_size=2, verbose=0,
+                      callbacks=[checkpoint, keras.callbacks.EarlyStopping(monitor="val_chroma_gap")])
+    assert set(model.MONITORS) <= set(history.history)
+    assert (tmp_path / "best.keras").exists()
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_saved_model_round_trips_with_and_without_compile(tmp_path, suffix):
+    lightness, ab = random_pair(4, 16, 16)
+    net = model.compile_for_training(model.build_unet("tiny"), rebalance=0.3)
+    net.fit(lightness, ab, epochs=1, batch_size=2, verbose=0)   # moves weights and BatchNorm statistics
+    expected = net.predict(lightness, verbose=0)
+    path = tmp_path / f"model{suffix}"
+    net.save(path)
+    for compile_flag in (False, True):
+        loaded = keras.models.load_model(path, compile=compile_flag)
+        np.testing.assert_allclose(loaded.predict(lightness, verbose=0), expected, atol=1e-6)
+    assert isinstance(loaded.loss, model.RebalancedL1Loss)
+    assert loaded.loss.rebalance == pytest.approx(0.3)
+    assert np.isfinite(loaded.evaluate(lightness, ab, verbose=0)).all()
