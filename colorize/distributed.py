@@ -1,0 +1,418 @@
+"""Training across several machines: TensorFlow's MultiWorkerMirroredStrategy
+driven by the standard TF_CONFIG variable, with a distributed custom training loop.
+
+Keras 3 `fit` fails under MultiWorkerMirroredStrategy (`Attempt to convert a
+value (PerReplica...)`, keras-team/keras#20585, DESIGN.md), so this module runs
+the loop itself: `strategy.run` on a `tf.function` step, the per-replica loss
+scaled by the GLOBAL batch, gradients all-reduced by the strategy, and the
+effects of train.py's stock callbacks re-done by hand: best model written by the
+chief only, a ReduceLROnPlateau-like schedule, history.csv, and backup/restore
+through tf.train.CheckpointManager in the run folder.
+
+Every worker runs the same command; each gets its own TF_CONFIG (cluster + its
+own task). Every collective step must be entered by every worker, so each
+decision below (save, lower the rate) depends only on values all workers share.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from colorize.constants import (
+    BACKUP_DIR_NAME,
+    HISTORY_FILE_NAME,
+    LR_PLATEAU_FACTOR,
+    LR_PLATEAU_MIN,
+    LR_PLATEAU_PATIENCE,
+    MODEL_FILE_NAME,
+    TF_CONFIG_ENV_VAR,
+)
+from colorize.errors import UsageError
+
+Notify = Callable[[str], None]
+MONITORS_HERE = ("loss", "val_loss")   # the loop computes these two; others fall back to val_loss
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """This process's place in the cluster that TF_CONFIG describes."""
+    task_type: str          # "chief" or "worker"
+    task_index: int
+    worker_count: int       # every task that trains (chief included)
+    is_chief: bool          # the one that writes the model, history and backups
+
+    def describe(self) -> str:
+        """Return a line such as 'worker 1 of 2 (chief: no)'."""
+        return (f"{self.task_type} {self.task_index} of {self.worker_count} workers"
+                f" ({'chief: writes the model' if self.is_chief else 'not the chief: writes nothing'})")
+
+
+def read_tf_config(environ: dict | None = None) -> WorkerRole:
+    """Return this worker's role from $TF_CONFIG; UsageError with the fix if missing or invalid."""
+    text = (os.environ if environ is None else environ).get(TF_CONFIG_ENV_VAR, "")
+    example = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+               '"task": {"type": "worker", "index": 0}}')
+    if not text.strip():
+        raise UsageError(f"--strategy multiworker needs the {TF_CONFIG_ENV_VAR} environment variable "
+                         f"on every machine, e.g. {TF_CONFIG_ENV_VAR}='{example}'.")
+    try:
+        tf_config = json.loads(text)
+        cluster, task = tf_config["cluster"], tf_config["task"]
+        task_type, task_index = str(task["type"]), int(task["index"])
+        chiefs, workers = list(cluster.get("chief", [])), list(cluster.get("worker", []))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UsageError(f"{TF_CONFIG_ENV_VAR} is not valid ({error}); it must look like {example}.") from None
+    tasks = {"chief": chiefs, "worker": workers}
+    if task_type not in tasks or not 0 <= task_index < len(tasks[task_type]):
+        raise UsageError(f"{TF_CONFIG_ENV_VAR} names task {task_type} {task_index}, which is not in its "
+                         f"cluster (chief: {len(chiefs)}, worker: {len(workers)}).")
+    if len(chiefs) > 1:
+        raise UsageError(f"{TF_CONFIG_ENV_VAR} lists {len(chiefs)} chiefs; a cluster has at most one.")
+    # With no "chief" entry, worker 0 is the chief (TensorFlow's own rule).
+    is_chief = task_type == "chief" or (not chiefs and task_index == 0)
+    return WorkerRole(task_type, task_index, len(chiefs) + len(workers), is_chief)
+
+
+def create_multiworker_strategy():
+    """Return a MultiWorkerMirroredStrategy for $TF_CONFIG; call it before any other TensorFlow work.
+
+    TensorFlow configures collective ops when its runtime starts, so the strategy
+    must exist before the first tensor is made ("Collective ops must be
+    configured at program startup").
+    """
+    from colorize.devices import load_tensorflow
+
+    read_tf_config()  # a clear error before TensorFlow starts a server
+    tf = load_tensorflow()
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except (ValueError, RuntimeError) as error:
+        raise UsageError(f"Cannot start multi-worker training from {TF_CONFIG_ENV_VAR}: {error}") from None
+
+
+@dataclass
+class MultiWorkerResult:
+    """What the multi-worker loop produced; the report files exist on the chief only."""
+    role: WorkerRole
+    history: dict[str, list[float]]       # Keras-style: loss, val_loss, learning_rate per epoch
+    model_path: Path | None               # model.keras (chief only)
+    history_path: Path | None             # history.csv (chief only)
+    first_epoch: int                      # 0, or the epoch a restored backup continued from
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def save_on_every_worker(save: Callable[[Path], object], target: Path, role: WorkerRole) -> None:
+    """Call save(path) on every worker: the chief writes `target`, the others a temp copy they delete.
+
+    Saving reads variables the strategy reduces across workers (collective ops),
+    so a save entered by the chief alone would wait for the others forever.
+    """
+    if role.is_chief:
+        save(target)
+        return
+    scratch = Path(tempfile.mkdtemp(prefix=f"colorize-worker{role.task_index}-"))
+    try:
+        save(scratch / target.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def per_example_loss(loss_object, ab_true, ab_predicted):
+    """Return the model's loss per image, shape (batch,), unreduced across the batch.
+
+    `Loss.call` skips the object's own reduction; averaging every axis but the
+    first keeps an empty shard (a worker with no images left) at shape (0,).
+    """
+    import tensorflow as tf
+
+    ab_predicted = tf.cast(ab_predicted, tf.float32)
+    compute = getattr(loss_object, "call", loss_object)
+    values = compute(ab_true, ab_predicted)
+    return tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
+
+
+class PlateauSchedule:
+    """ReduceLROnPlateau's rule on the epoch loss, with its state in tf.Variables that are checkpointed.
+
+    Every worker sees the same all-reduced loss, so every worker takes the same
+    decision without talking to the others.
+    """
+
+    def __init__(self, tf, patience: int = LR_PLATEAU_PATIENCE, factor: float = LR_PLATEAU_FACTOR,
+                 minimum: float = LR_PLATEAU_MIN):
+        self.best = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="plateau_best")
+        self.wait = tf.Variable(0, dtype=tf.int64, trainable=False, name="plateau_wait")
+        self.patience, self.factor, self.minimum = patience, factor, minimum
+
+    def next_rate(self, monitored: float, rate: float) -> float:
+        """Return the learning rate for the next epoch after an epoch that ended at `monitored`."""
+        if monitored < float(self.best.numpy()):
+            self.best.assign(monitored)
+            self.wait.assign(0)
+            return rate
+        self.wait.assign_add(1)
+        if int(self.wait.numpy()) < self.patience:
+            return rate
+        self.wait.assign(0)
+        return max(rate * self.factor, self.minimum)
+
+    @property
+    def variables(self) -> list:
+        return [self.best, self.wait]
+
+
+def distribute_datasets(strategy, config, split, global_batch: int) -> tuple:
+    """Return (train, validation) distributed datasets, each worker reading only its share of files.
+
+    The files are sharded by worker before decoding (explicit sharding): the
+    loader decodes images from a file list, which TensorFlow's FILE autoshard
+    cannot split, and DATA autoshard would make every worker decode every image
+    and keep 1/N of them. Training repeats, so every worker runs the same number
+    of steps (a worker that ran out early would stall the all-reduce).
+    """
+    from colorize.loader import make_dataset
+
+    def shard(files: Sequence, context) -> tuple:
+        return tuple(files[context.input_pipeline_id::context.num_input_pipelines])
+
+    def train_fn(context):
+        return make_dataset(shard(split.train, context), config.image_size,
+                            context.get_per_replica_batch_size(global_batch), training=True,
+                            seed=config.seed + context.input_pipeline_id, noise=config.noise, repeat=True)
+
+    def validation_fn(context):
+        return make_dataset(shard(split.validation, context), config.image_size,
+                            context.get_per_replica_batch_size(global_batch), training=False)
+
+    return (strategy.distribute_datasets_from_function(train_fn),
+            strategy.distribute_datasets_from_function(validation_fn))
+
+
+def make_step_functions(strategy, model, loss_object, global_batch: int) -> tuple:
+    """Return tf.functions (train_step(iterator) -> mean loss, validation_sums(batch) -> (loss sum, count))."""
+    import tensorflow as tf
+
+    optimizer = model.optimizer
+
+    def replica_train_step(inputs):
+        gray, ab = inputs
+        with tf.GradientTape() as tape:
+            predicted = model(gray, training=True)
+            # Scaled by the GLOBAL batch: the optimizer all-reduces gradients
+            # with SUM, so the replicas' shares add up to the batch mean.
+            loss = tf.nn.compute_average_loss(per_example_loss(loss_object, ab, predicted),
+                                              global_batch_size=global_batch)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+            scaled_loss = optimizer.scale_loss(loss)  # loss scaling under mixed precision, else itself
+        gradients = tape.gradient(scaled_loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    def replica_validation_sums(inputs):
+        gray, ab = inputs
+        losses = per_example_loss(loss_object, ab, model(gray, training=False))
+        return tf.reduce_sum(losses), tf.cast(tf.shape(losses)[0], tf.float32)
+
+    @tf.function
+    def train_step(iterator):
+        per_replica = strategy.run(replica_train_step, args=(next(iterator),))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    @tf.function
+    def validation_sums(batch):
+        loss_sum, count = strategy.run(replica_validation_sums, args=(batch,))
+        return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss_sum, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.SUM, count, axis=None))
+
+    return train_step, validation_sums
+
+
+def broadcast_from_chief(strategy, variables: Sequence) -> None:
+    """Give every worker the chief's values of `variables` (after the chief restored a backup).
+
+    A backup lives in the chief's run folder only; the other machines may have
+    none, and a worker that kept its own fresh weights would drift apart from
+    the chief for the rest of the run. Replica 0 (the chief's) contributes its
+    values, every other replica zeros; the SUM all-reduce hands them to all.
+    """
+    import tensorflow as tf
+
+    @tf.function
+    def gather():
+        def replica_fn():
+            context = tf.distribute.get_replica_context()
+            is_first = tf.equal(context.replica_id_in_sync_group, 0)
+            values = [tf.cast(tf.convert_to_tensor(v), tf.float64) for v in variables]
+            # tf.where, not a product: inf * 0 (the "best so far" before any epoch) is NaN.
+            return context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                      [tf.where(is_first, value, tf.zeros_like(value)) for value in values])
+        return strategy.run(replica_fn)
+
+    values = gather()
+    for variable, value in zip(variables, values):
+        variable.assign(tf.cast(strategy.experimental_local_results(value)[0], variable.dtype))
+
+
+@dataclass
+class TrainingState:
+    """The model and everything a backup must hold to continue where a run stopped."""
+    model: object
+    checkpoint: object            # tf.train.Checkpoint of all of it
+    epochs_done: object           # tf.Variable(int64)
+    best_monitored: object        # tf.Variable(float64): best value of the monitor so far
+    plateau: PlateauSchedule
+
+    @property
+    def shared_variables(self) -> list:
+        """Every variable the workers must agree on: weights, optimizer slots, loop state."""
+        return [*self.model.variables, *self.model.optimizer.variables,
+                self.epochs_done, self.best_monitored, *self.plateau.variables]
+
+
+def build_training_state(strategy, model_builder: Callable[[], object]) -> TrainingState:
+    """Build the compiled model, its optimizer slots and the loop state inside the strategy's scope."""
+    import tensorflow as tf
+
+    with strategy.scope():
+        model = model_builder()
+        if getattr(model, "optimizer", None) is None:
+            raise UsageError("The model builder must return a compiled model (compile_for_training).")
+        model.optimizer.build(model.trainable_variables)
+        epochs_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
+        best_monitored = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best_monitored")
+        plateau = PlateauSchedule(tf)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epochs_done=epochs_done,
+                                     best_monitored=best_monitored, plateau_best=plateau.best,
+                                     plateau_wait=plateau.wait)
+    return TrainingState(model, checkpoint, epochs_done, best_monitored, plateau)
+
+
+def restore_backup(state: TrainingState, strategy, backup_dir: Path, role: WorkerRole) -> int:
+    """Restore the chief's latest backup, hand its values to every worker, return the epochs done."""
+    import tensorflow as tf
+
+    if role.is_chief:
+        latest = tf.train.latest_checkpoint(str(backup_dir)) if backup_dir.is_dir() else None
+        if latest:
+            state.checkpoint.restore(latest).expect_partial()
+    broadcast_from_chief(strategy, state.shared_variables)
+    return int(state.epochs_done.numpy())
+
+
+def write_backup(state: TrainingState, backup_dir: Path, role: WorkerRole) -> None:
+    """Save the backup checkpoint (one kept) on every worker; only the chief's copy stays."""
+    import tensorflow as tf
+
+    def save(directory: Path) -> None:
+        tf.train.CheckpointManager(state.checkpoint, str(directory), max_to_keep=1).save()
+
+    save_on_every_worker(save, backup_dir, role)
+
+
+def append_history_row(path: Path, row: dict) -> None:
+    """Append one epoch to history.csv (header first when new), as Keras's CSVLogger does."""
+    is_new = not path.exists()
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if is_new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def validation_loss(validation_data, validation_sums) -> float:
+    """Return the mean validation loss over every worker's share of the validation images."""
+    total, count = 0.0, 0.0
+    for batch in validation_data:  # the strategy agrees across workers on when data runs out
+        loss_sum, batch_count = validation_sums(batch)
+        total += float(loss_sum)
+        count += float(batch_count)
+    return total / max(count, 1.0)
+
+
+def check_split_for_workers(split, role: WorkerRole) -> None:
+    """Raise UsageError unless every worker gets at least one training and one validation image."""
+    for name, files in (("training", split.train), ("validation", split.validation)):
+        if len(files) < role.worker_count:
+            raise UsageError(f"{role.worker_count} workers need at least {role.worker_count} {name} images "
+                             f"(one each); this split has {len(files)}. Use more images or fewer workers.")
+
+
+def end_epoch(state: TrainingState, row: dict, monitor: str, config, run_dir: Path, role: WorkerRole) -> bool:
+    """Do the callbacks' work after an epoch (same decisions on every worker); return True if saved as best."""
+    optimizer = state.model.optimizer
+    optimizer.learning_rate = state.plateau.next_rate(row[monitor], row["learning_rate"])
+    improved = row[monitor] < float(state.best_monitored.numpy())
+    if improved:
+        state.best_monitored.assign(row[monitor])
+    if improved or not config.save_best:
+        save_on_every_worker(state.model.save, run_dir / MODEL_FILE_NAME, role)
+    state.epochs_done.assign(row["epoch"] + 1)
+    write_backup(state, run_dir / BACKUP_DIR_NAME, role)
+    if role.is_chief:
+        append_history_row(run_dir / HISTORY_FILE_NAME, row)
+    return improved
+
+
+def train_multiworker(config, split, model_builder: Callable[[], object], run_dir: Path,
+                      notify: Notify | None = None, strategy=None,
+                      progress: Callable[[int, int], None] | None = None) -> MultiWorkerResult:
+    """Train across the workers in $TF_CONFIG with a custom loop; the chief writes the run files.
+
+    `model_builder()` returns a compiled model (build_unet + compile_for_training,
+    or a loaded model); it is called inside the strategy's scope. `--batch-size`
+    is per replica: a step trains on batch_size x replicas images.
+    """
+    notify = notify or (lambda message: None)
+    role = read_tf_config()
+    strategy = strategy or create_multiworker_strategy()
+    check_split_for_workers(split, role)
+    global_batch = config.batch_size * strategy.num_replicas_in_sync
+    steps = max(1, math.ceil(len(split.train) / global_batch))
+    monitor = config.monitor if config.monitor in MONITORS_HERE else "val_loss"
+    if monitor != config.monitor:
+        notify(f"Multi-worker training watches loss or val_loss; using val_loss instead of {config.monitor}.")
+    notify(f"Multi-worker training: this is {role.describe()}; {strategy.num_replicas_in_sync} replicas, "
+           f"{global_batch} images per step, {steps} steps per epoch.")
+
+    state = build_training_state(strategy, model_builder)
+    first_epoch = restore_backup(state, strategy, run_dir / BACKUP_DIR_NAME, role)
+    if first_epoch:
+        notify(f"Continuing from the backup in {run_dir / BACKUP_DIR_NAME}: {first_epoch} epochs done.")
+    train_data, validation_data = distribute_datasets(strategy, config, split, global_batch)
+    train_step, validation_sums = make_step_functions(strategy, state.model, state.model.loss, global_batch)
+    iterator = iter(train_data)
+    history: dict[str, list[float]] = {}
+    for epoch in range(first_epoch, config.epochs):
+        learning_rate = float(state.model.optimizer.learning_rate.numpy())
+        loss_total = 0.0
+        for step in range(steps):
+            loss_total += float(train_step(iterator))
+            if progress:
+                progress((epoch - first_epoch) * steps + step + 1, (config.epochs - first_epoch) * steps)
+        row = {"epoch": epoch, "loss": loss_total / steps,
+               "val_loss": validation_loss(validation_data, validation_sums), "learning_rate": learning_rate}
+        improved = end_epoch(state, row, monitor, config, run_dir, role)
+        for key in ("loss", "val_loss", "learning_rate"):
+            history.setdefault(key, []).append(row[key])
+        notify(f"Epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}"
+               f"{', saved as best' if improved and role.is_chief else ''}")
+    return multiworker_result(role, history, run_dir, first_epoch)
+
+
+def multiworker_result(role: WorkerRole, history: dict, run_dir: Path, first_epoch: int) -> MultiWorkerResult:
+    """Return the result, naming the files only where they were written (the chief)."""
+    if not role.is_chief:
+        return MultiWorkerResult(role, history, None, None, first_epoch)
+    files = {"model": run_dir / MODEL_FILE_NAME, "history": run_dir / HISTORY_FILE_NAME,
+             "backup": run_dir / BACKUP_DIR_NAME}
+    return MultiWorkerResult(role, history, files["model"], files["history"], first_epoch,
+                             {role_name: path for role_name, path in files.items() if path.exists()})
