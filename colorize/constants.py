@@ -29,10 +29,15 @@ GRAYSCALE_PEAK_TOLERANCE = 12.0
 # The scanner decides on a reduced decode: JPEG DCT scaling down to this many
 # pixels on the shorter side (still reads the whole stream, so truncation shows).
 SCAN_PREVIEW_SIDE = 64
+SCAN_WORKERS = 4             # decoding threads (Pillow releases the GIL); see bench_scan.py
+SCAN_PROGRESS_DELAY_S = 2.0  # the CLI shows a progress bar only for scans longer than this
 
 # Zips
 MAX_ZIP_TOTAL_BYTES = 4 * 1024**3   # total uncompressed
 MAX_ZIP_RATIO = 200                 # uncompressed / compressed, per member
+# ...checked only for members at least this big: a small flat-colour BMP can
+# deflate 1000:1 and is no threat; a bomb needs size to do harm.
+MAX_ZIP_RATIO_MIN_BYTES = 1024**2
 
 # CIE Lab ranges (D65). L in [0, 100]; ab in about [-128, 127]. The model sees
 # L scaled to [-1, 1] and predicts ab scaled by AB_SCALE into [-1, 1].
@@ -100,3 +105,6 @@ TRAIN_GRID_IMAGES = 8        # test photos shown in a training run's comparison 
 # Wizard prompts: an answer longer than this is refused, not parsed (a pasted
 # paragraph or a 10000-character line is a mistake, never a path or a count).
 MAX_ANSWER_CHARS = 1000
+
+# Multi-worker training (distributed.py): the standard variable TensorFlow reads.
+TF_CONFIG_ENV_VAR = "TF_CONFIG"
