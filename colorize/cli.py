@@ -73,8 +73,53 @@ def command_scan(args: argparse.Namespace) -> int:
     raise ColorizeError("scan is not implemented yet.")
 
 
+def train_config_from_args(args: argparse.Namespace):
+    """Return the TrainConfig the train flags describe (preset defaults for size and batch)."""
+    from colorize.config import PRESET_NAMES, TrainConfig
+    from colorize.errors import UsageError
+
+    if args.preset not in PRESET_NAMES:
+        raise UsageError(f"Unknown preset {args.preset!r}; choose one of {', '.join(PRESET_NAMES)}.")
+    from colorize.model import PRESETS
+
+    preset = PRESETS[args.preset]
+    return TrainConfig(
+        data=args.data, epochs=args.epochs, train_size=args.train_size, test_size=args.test_size,
+        image_size=preset["image_size"] if args.image_size is None else args.image_size,
+        batch_size=preset["batch_size"] if args.batch_size is None else args.batch_size,
+        preset=args.preset, model=args.model, monitor=args.monitor, save_best=args.save_best,
+        early_stopping=args.early_stopping, tensorboard=args.tensorboard, save_h5=args.save_h5,
+        output=args.output, run_name=args.run_name, seed=args.seed, strategy=args.strategy, noise=args.noise)
+
+
 def command_train(args: argparse.Namespace) -> int:
-    raise ColorizeError("train is not implemented yet.")
+    from colorize.dataset import resolve_dataset_path, scan_dataset
+    from colorize.devices import load_tensorflow
+    from colorize.train import train_model, validate_config
+
+    load_tensorflow()  # quietly, before Keras prints TensorFlow's start-up noise
+    config = train_config_from_args(args)
+    validate_config(config)  # a bad monitor or size is one line before the scan
+    console.info(f"Scanning {config.data} ...")
+    scan = scan_dataset(resolve_dataset_path(config.data), progress=console.ProgressBar("Scanning", "files"))
+    result = train_model(config, notify=console.info, scan=scan, progress=console.ProgressBar("Evaluating"))
+    if result.metrics:
+        from colorize.evaluate import format_table
+
+        for line in format_table(result.metrics):
+            console.plain(line)
+    console.plain(f"  model        {result.model_path}")
+    if "model_h5" in result.files:
+        console.plain(f"  model (.h5)  {result.files['model_h5']}")
+    console.plain(f"  run report   {result.run_dir}  (summary.txt, curves.png, history.csv, metrics.json)")
+    if result.results_dir:
+        console.plain(f"  test grids   {result.results_dir}")
+    if result.interrupted:
+        console.warn("Training was stopped by Ctrl-C; the model so far is saved above. To train it further: "
+                     f"python -m colorize train --model {result.model_path} ...")
+        return EXIT_INTERRUPTED
+    console.success("Training finished.")
+    return EXIT_OK
 
 
 def command_predict(args: argparse.Namespace) -> int:
@@ -125,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-size", type=int, default=None,
                        help="images for training + validation (split 8:2); default: all left after --test-size")
     train.add_argument("--test-size", type=int, default=10)
-    train.add_argument("--image-size", type=int, default=None, help="crop side in pixels")
-    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--image-size", type=int, default=None, help="crop side in pixels; default: the preset's")
+    train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     train.add_argument("--preset", default="cpu", help="model size: tiny, cpu, gpu, large (default: %(default)s)")
     train.add_argument("--model", default="new", help="'new', or a saved .keras/.h5 model to continue training")
     train.add_argument("--monitor", default="val_loss", help="what the best-model checkpoint watches")

@@ -84,3 +84,88 @@ def save_comparison_grids(
         plt.close(figure)
         pages.append(path)
     return pages
+
+
+# --- training run report (train.py) ---------------------------------------------
+
+SUMMARY_LINE_LENGTH = 120    # characters per line of the layer table in summary.txt
+
+def _figure_bytes(figure) -> bytes:
+    """Return a matplotlib figure as PNG bytes and close it."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    _pyplot().close(figure)
+    return buffer.getvalue()
+
+
+def _curve_panels(columns: Sequence[str]) -> list[str]:
+    """Return the panel names of the curves: loss first, one per metric, learning rate last."""
+    metrics = sorted({name.removeprefix("val_") for name in columns}
+                     - {"epoch", "loss", "learning_rate"})
+    panels = ["loss", *metrics]
+    return panels + (["learning_rate"] if "learning_rate" in columns else [])
+
+
+def save_training_curves(history: Sequence[dict], path: Path) -> Path:
+    """Plot loss, every metric (training and validation) and the learning rate per epoch; return the path."""
+    plt = _pyplot()
+    columns = sorted({name for row in history for name in row})
+    panels = _curve_panels(columns)
+    epochs = [int(row.get("epoch", index)) + 1 for index, row in enumerate(history)]
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for axis, panel in zip(axes[0], panels):
+        for name, label in ((panel, "training"), (f"val_{panel}", "validation")):
+            if name in columns:
+                values = [row.get(name, float("nan")) for row in history]
+                axis.plot(epochs, values, marker="o", markersize=3, label=label)
+        if panel == "learning_rate":
+            axis.set_yscale("log")
+        else:
+            axis.legend(fontsize=8)
+        axis.set_title(panel.replace("_", " "))
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return write_new_file(path, _figure_bytes(figure))
+
+
+def save_model_diagram(model, path: Path) -> str | None:
+    """Draw the model with keras.utils.plot_model; return None, or a note saying why not and how to fix it."""
+    import keras
+
+    if path.exists():
+        raise OutputError(f"Refusing to overwrite {path}.")
+    temporary = path.with_name(f".partial-{path.name}")
+    try:
+        keras.utils.plot_model(model, to_file=str(temporary), show_shapes=True, show_layer_names=True)
+        os.replace(temporary, path)
+    except (ImportError, OSError, ValueError) as error:  # Keras raises ImportError without pydot or `dot`
+        temporary.unlink(missing_ok=True)
+        return (f"No model diagram ({type(error).__name__}): keras.utils.plot_model needs pydot and "
+                "Graphviz's `dot` program; install them (pip install pydot; apt install graphviz, "
+                "brew install graphviz, or see graphviz.org) to get model.png. The layer table is in summary.txt.")
+    return None
+
+
+def model_summary_text(model) -> str:
+    """Return Keras's layer-by-layer summary of `model` as plain text."""
+    lines: list[str] = []
+    # Keras renders the table with rich, which cuts it at the terminal's width (80
+    # columns in a pipe, dropping "Connected to"); the file gets the full width.
+    saved_columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(SUMMARY_LINE_LENGTH + 10)
+    try:
+        model.summary(line_length=SUMMARY_LINE_LENGTH, print_fn=lambda text, *args, **kwargs: lines.append(text))
+    finally:
+        if saved_columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = saved_columns
+    return "\n".join(lines)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` (UTF-8) to a new file and return its path."""
+    return write_new_file(path, text.encode("utf-8"))
