@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
 
 from colorize import __version__, console
@@ -69,8 +70,70 @@ def command_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class DelayedProgressBar:
+    """A progress callback that shows console.ProgressBar only once the work has run a while,
+    so a scan that ends in a second (298 photos: ~0.3 s) prints no bar at all."""
+
+    def __init__(self, label: str, unit: str = "files", delay_s: float | None = None):
+        from colorize.constants import SCAN_PROGRESS_DELAY_S
+
+        self.label, self.unit = label, unit
+        self.delay_s = SCAN_PROGRESS_DELAY_S if delay_s is None else delay_s
+        self.start = time.monotonic()
+        self.bar: console.ProgressBar | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.monotonic() - self.start < self.delay_s:
+                return
+            self.bar = console.ProgressBar(self.label, self.unit)
+            self.bar.start = self.start   # the rate counts from the real start
+        self.bar(done, total)
+
+
+SCAN_SUMMARY_PHRASES = {  # status: (singular, plural)
+    "ok": ("image is fine", "images are fine"),
+    "grayscale": ("is grayscale", "are grayscale"),
+    "too_small": ("is too small", "are too small"),
+    "not_image": ("is not an image", "are not images"),
+    "unreadable": ("is unreadable", "are unreadable"),
+}
+
+
+def scan_summary(counts: dict[str, int]) -> str:
+    """Return "298 images are fine, 2 are grayscale, ..." for the non-zero counts."""
+    parts = []
+    for status, (singular, plural) in SCAN_SUMMARY_PHRASES.items():
+        if counts[status] or status == "ok":
+            parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")
+    text = ", ".join(parts) + "."
+    if counts["skipped"]:
+        text += f" {counts['skipped']} hidden or system {'entry' if counts['skipped'] == 1 else 'entries'} skipped."
+    return text
+
+
 def command_scan(args: argparse.Namespace) -> int:
-    raise ColorizeError("scan is not implemented yet.")
+    from colorize.dataset import scan_dataset
+
+    result = scan_dataset(args.path, progress=DelayedProgressBar("Scanning"))
+    if args.json:
+        print_json(result.to_json())
+        return EXIT_OK
+    counts = result.counts()
+    console.info(f"Scanned {result.root} ({result.kind}): {counts['total']} files.")
+    summary = scan_summary(counts)
+    if not counts["ok"]:
+        console.warn(summary + " No colour image is usable for training.")
+    elif result.bad:
+        console.warn(summary)
+    else:
+        console.success(summary)
+    if args.print_bad:
+        for entry in result.bad:
+            console.plain(f"  {entry.path}: {entry.reason or entry.status}")
+    elif result.bad:
+        console.plain("Run again with --print-bad to list them with reasons.")
+    return EXIT_OK
 
 
 def train_config_from_args(args: argparse.Namespace):

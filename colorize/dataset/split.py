@@ -1,0 +1,42 @@
+"""Split scanned files into train / validation / test, reproducibly from a seed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+from colorize.constants import VALIDATION_FRACTION
+from colorize.dataset.scan import ScannedFile
+from colorize.errors import DatasetError, UsageError
+
+
+@dataclass(frozen=True)
+class DatasetSplit:
+    """Three disjoint lists of files."""
+    train: tuple[ScannedFile, ...]
+    validation: tuple[ScannedFile, ...]
+    test: tuple[ScannedFile, ...]
+
+
+def split_dataset(files: Sequence[ScannedFile], train_size: int | None, test_size: int,
+                  seed: int) -> DatasetSplit:
+    """Return a seeded split: `test_size` for test, then `train_size` (None: the rest) split 8:2."""
+    if test_size < 0 or (train_size is not None and train_size < 2):
+        raise UsageError("The test size must be 0 or more and the training size at least 2 "
+                         "(one image to train on, one to validate with).")
+    needed = test_size + (train_size if train_size is not None else 2)
+    if len(files) < needed:
+        raise DatasetError(
+            f"Only {len(files)} usable colour images; need at least {needed} "
+            f"({test_size} to test, {needed - test_size} to train and validate). "
+            "Add colour photos or lower --test-size / --train-size.")
+    # Sort first so the split depends on the seed and the files, not on list order.
+    shuffled = sorted(files, key=lambda entry: (entry.path, entry.source))
+    random.Random(seed).shuffle(shuffled)
+    test = shuffled[:test_size]
+    rest = shuffled[test_size:]
+    pool = rest if train_size is None else rest[:train_size]
+    validation_count = max(1, round(len(pool) * VALIDATION_FRACTION))
+    return DatasetSplit(train=tuple(pool[validation_count:]),
+                        validation=tuple(pool[:validation_count]), test=tuple(test))
