@@ -116,11 +116,19 @@ def walk_folder(root: Path) -> tuple[list[Candidate], list[str], list[Candidate]
                 skipped.append(path + "/" if entry.is_dir(follow_symlinks=False) else path)
             elif entry.is_dir(follow_symlinks=False):
                 pending.append(path)
-            elif entry.is_symlink() and entry.is_dir():
+            elif entry.is_symlink() and _is_folder_link(entry):
                 skipped.append(path + "/")   # folder links can loop; not followed
             else:
                 files.append(Candidate(path, entry.path, None))
     return files, skipped, unlistable
+
+
+def _is_folder_link(entry: os.DirEntry) -> bool:
+    """Return whether a symbolic link points at a folder (False for broken links and loops)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def list_zip(root: Path) -> tuple[list[Candidate], list[str]]:
