@@ -166,6 +166,9 @@ def command_train(args: argparse.Namespace) -> int:
     console.info(f"Scanning {config.data} ...")
     scan = scan_dataset(resolve_dataset_path(config.data), progress=console.ProgressBar("Scanning", "files"))
     result = train_model(config, notify=console.info, scan=scan, progress=console.ProgressBar("Evaluating"))
+    if result.model_path is None:  # a multi-worker run's non-chief worker
+        console.success("This worker's share of the training is done; the chief saved the model and the report.")
+        return EXIT_OK
     if result.metrics:
         from colorize.evaluate import format_table
 
@@ -186,19 +189,42 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_predict(args: argparse.Namespace) -> int:
-    raise ColorizeError("predict is not implemented yet.")
+    from colorize.config import PredictConfig
+    from colorize.predict import colorize_path
+
+    config = PredictConfig(model=args.model, input=args.input, output=args.output, limit=args.limit,
+                           saturation=args.saturation, batch_size=args.batch_size)
+    bars: list[console.ProgressBar] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:  # started at the first report, so model loading does not count in images/s
+            bars.append(console.ProgressBar("Colourising"))
+        bars[0](done, total)
+
+    result = colorize_path(config, progress=progress, notify=console.info)
+    console.success(f"Colourised {len(result.written)} photos into {result.output_dir}")
+    if result.skipped_existing:
+        console.info(f"{len(result.skipped_existing)} already had a result there and were left as they were.")
+    if result.bad:
+        console.warn(f"{len(result.bad)} files could not be used and were skipped:")
+        for entry in result.bad[:20]:
+            console.plain(f"  {entry.path}: {entry.reason or entry.status}")
+        if len(result.bad) > 20:
+            console.plain(f"  ... and {len(result.bad) - 20} more")
+    if result.grids:
+        pages = f"{len(result.grids)} {'page' if len(result.grids) == 1 else 'pages'}"
+        console.info(f"Comparison grids: {result.grids[0].parent} ({pages})")
+    return EXIT_OK
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
     from colorize.config import EvaluateConfig
-    from colorize.devices import load_tensorflow
     from colorize.evaluate import evaluate_model, format_table
 
     config = EvaluateConfig(model=args.model, data=args.data, limit=args.limit,
                             output=args.output, run_name=args.run_name)
     # With --json, stdout holds the JSON object alone: messages go to stderr.
     notify = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else console.info
-    load_tensorflow()
     result = evaluate_model(config, progress=console.ProgressBar("Evaluating"), notify=notify)
     if args.json:
         print_json(result)

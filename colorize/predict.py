@@ -8,22 +8,36 @@ so outputs are as sharp as the inputs and exactly their size.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import io
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
 
 from colorize import color
-from colorize.constants import PREDICT_LONG_SIDE, PREDICT_STRIP_PIXELS
-from colorize.errors import UsageError
+from colorize.constants import (
+    GRID_THUMBNAIL_SIDE,
+    PREDICT_BATCH_PIXELS,
+    PREDICT_GRID_IMAGES,
+    PREDICT_GRID_ROWS,
+    PREDICT_JPEG_QUALITY,
+    PREDICT_LONG_SIDE,
+    PREDICT_STRIP_PIXELS,
+)
+from colorize.errors import ColorizeError, DatasetError, OutputError, UsageError
 from colorize.modelfile import inspect_model, load_model_file, resolve_model_path
 
 if TYPE_CHECKING:
     import keras
+
+    from colorize.config import PredictConfig
+    from colorize.dataset import ScanResult, ScannedFile
 
 
 @functools.lru_cache(maxsize=1)
@@ -156,3 +170,233 @@ class Colorizer:
     def colorize(self, rgb: np.ndarray, saturation: float = 1.0) -> np.ndarray:
         """Return one image colourised (colour inputs are reduced to their L first)."""
         return self.colorize_batch([rgb], saturation)[0]
+
+
+# --- files, folders and zips --------------------------------------------------
+
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+GRID_COLUMNS = ("grayscale input", "colourised")
+Progress = Callable[[int, int], None]
+Notify = Callable[[str], None]
+
+
+@dataclass
+class PredictResult:
+    """What one predict run wrote, skipped and could not use."""
+
+    output_dir: Path
+    written: list[Path] = field(default_factory=list)
+    skipped_existing: list[str] = field(default_factory=list)    # input paths whose output was already there
+    bad: list["ScannedFile"] = field(default_factory=list)        # not images, unreadable, unsafe names
+    converted_from_colour: list[str] = field(default_factory=list)
+    grids: list[Path] = field(default_factory=list)
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_output_location(output_dir: Path, scan: "ScanResult") -> None:
+    """Refuse output folders that would mix results with the inputs.
+
+    Results are never written into the input folder (nor inside it, nor around
+    it): a later scan would take them for photos, and an existing photo there
+    could be mistaken for a finished result. A single file or zip may be
+    colourised into any folder but the one that holds it.
+    """
+    output = output_dir.resolve()
+    root = Path(scan.root).resolve()
+    if scan.kind == "folder":
+        if _is_within(output, root) or _is_within(root, output):
+            raise OutputError(f"The output folder {output} overlaps the input folder {root}; "
+                              "choose an output folder outside it (--output DIR).")
+    elif output == root.parent:
+        raise OutputError(f"The output folder {output} is the folder that holds the input {root.name}; "
+                          "choose another output folder (--output DIR).")
+
+
+def _output_names(entries: Sequence["ScannedFile"]) -> dict[str, PurePosixPath]:
+    """Map each input path to its output path: JPEG stays JPEG, everything else becomes PNG.
+
+    Two inputs that would share a name (a.png and a.bmp) keep their own suffix
+    in the name (a.bmp.png); the mapping is the same on every run, so resuming works.
+    """
+    names: dict[str, PurePosixPath] = {}
+    taken: set[str] = set()
+    for entry in entries:
+        source = PurePosixPath(entry.path)
+        suffix = source.suffix.lower()
+        target = source if suffix in JPEG_SUFFIXES else source.with_suffix(".png")
+        if str(target).lower() in taken:
+            target = source.with_name(source.name + (".jpg" if suffix in JPEG_SUFFIXES else ".png"))
+        taken.add(str(target).lower())
+        names[entry.path] = target
+    return names
+
+
+def _is_safe_relative(path: PurePosixPath) -> bool:
+    """Return whether `path` stays inside the folder it is joined to (no /, .., C:)."""
+    if not path.parts or path.is_absolute():
+        return False
+    return ".." not in path.parts and ":" not in path.parts[0]
+
+
+def encode_image(rgb: np.ndarray, as_jpeg: bool) -> bytes:
+    """Return PNG bytes, or JPEG bytes at PREDICT_JPEG_QUALITY, of a uint8 RGB image."""
+    buffer = io.BytesIO()
+    if as_jpeg:
+        Image.fromarray(rgb).save(buffer, format="JPEG", quality=PREDICT_JPEG_QUALITY, subsampling=0)
+    else:
+        Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _grid_row(colorized: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return a (gray input, colourised) thumbnail pair; the gray is the output's own L."""
+    thumbnail = Image.fromarray(colorized)
+    thumbnail.thumbnail((GRID_THUMBNAIL_SIDE, GRID_THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
+    colour = np.asarray(thumbnail)
+    return (color.gray_to_rgb(color.rgb_to_lab(colour)[..., 0]) * 255 + 0.5).astype(np.uint8), colour
+
+
+@dataclass(frozen=True)
+class _Job:
+    entry: "ScannedFile"
+    target: Path          # where its colourised file goes
+
+
+def _open_output_dir(config: "PredictConfig", scan: "ScanResult") -> Path:
+    """Return the checked output folder: --output (continued if it exists) or a new run folder."""
+    from colorize.paths import new_run_dir, output_root
+
+    if config.output:
+        output_dir = Path(config.output).expanduser()
+        check_output_location(output_dir, scan)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"Cannot use {output_dir} as the output folder: {error.strerror or error}") from error
+        return output_dir
+    results = output_root() / "results"
+    # Checked on a stand-in child: the run folder is new, so only its place matters.
+    check_output_location(results / "new-run", scan)
+    return new_run_dir(results)
+
+
+def _plan_jobs(entries: Sequence["ScannedFile"], output_dir: Path, result: PredictResult) -> list[_Job]:
+    """Return the images still to colourise; record existing outputs and unsafe names in `result`."""
+    names = _output_names(entries)
+    planned = []
+    for entry in entries:
+        relative = names[entry.path]
+        if not _is_safe_relative(relative):
+            result.bad.append(dataclasses.replace(entry, status="unreadable", reason="unsafe file name"))
+            continue
+        target = output_dir.joinpath(*relative.parts)
+        if target.exists() or target.is_symlink():
+            result.skipped_existing.append(entry.path)
+        else:
+            planned.append(_Job(entry, target))
+    return planned
+
+
+def _batches(jobs: Sequence[_Job], batch_size: int) -> Iterator[list[_Job]]:
+    """Yield groups of at most `batch_size` jobs and about PREDICT_BATCH_PIXELS input pixels."""
+    batch: list[_Job] = []
+    pixels = 0
+    for job in jobs:
+        size = job.entry.width * job.entry.height or PREDICT_BATCH_PIXELS // batch_size
+        if batch and (len(batch) >= batch_size or pixels + size > PREDICT_BATCH_PIXELS):
+            yield batch
+            batch, pixels = [], 0
+        batch.append(job)
+        pixels += size
+    if batch:
+        yield batch
+
+
+def _load_batch(batch: Sequence[_Job], result: PredictResult) -> tuple[list[_Job], list[np.ndarray]]:
+    """Decode a batch; files that fail now (the scan only sampled them) go to `result.bad`."""
+    from colorize import dataset
+    from colorize.imagefile import ImageDecodeError
+
+    loaded_jobs, images = [], []
+    for job in batch:
+        try:
+            images.append(dataset.load_rgb(job.entry))
+        except (ImageDecodeError, OSError, zipfile.BadZipFile, ColorizeError) as error:
+            reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            result.bad.append(dataclasses.replace(job.entry, status="unreadable", reason=reason))
+            continue
+        loaded_jobs.append(job)
+    return loaded_jobs, images
+
+
+def _write_output(job: _Job, colorized: np.ndarray, forbidden: set[Path]) -> Path:
+    """Write one colourised image to its new file (temp name, then rename)."""
+    from colorize.report import write_new_file
+
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    if job.target.resolve() in forbidden:  # a symlink in the output tree pointing at an input
+        raise OutputError(f"Refusing to write {job.target}: it is one of the input files.")
+    as_jpeg = job.target.suffix.lower() in JPEG_SUFFIXES
+    return write_new_file(job.target, encode_image(colorized, as_jpeg))
+
+
+def _save_grids(rows: list, labels: list[str], output_dir: Path) -> list[Path]:
+    """Save the comparison grids under output_dir/comparison-grids with a prefix not used yet."""
+    from colorize.report import save_comparison_grids
+
+    if not rows:
+        return []
+    grid_dir = output_dir / "comparison-grids"
+    grid_dir.mkdir(exist_ok=True)
+    prefix, run = "comparison", 1
+    while (grid_dir / f"{prefix}-01.png").exists():  # a continued run keeps the earlier pages
+        run += 1
+        prefix = f"comparison-run{run}"
+    return save_comparison_grids(rows, GRID_COLUMNS, grid_dir, prefix=prefix,
+                                 rows_per_page=PREDICT_GRID_ROWS, row_labels=labels)
+
+
+def _announce_colour_inputs(jobs: Sequence[_Job], result: PredictResult, notify: Notify | None) -> None:
+    result.converted_from_colour = [job.entry.path for job in jobs if job.entry.status == "ok"]
+    if result.converted_from_colour and notify:
+        names = ", ".join(result.converted_from_colour[:3])
+        count = len(result.converted_from_colour)
+        more = count - 3
+        notify(f"{count} colour {'photo' if count == 1 else 'photos'} will be turned gray first "
+               f"(their own colours are replaced): {names}" + (f" and {more} more" if more > 0 else ""))
+
+
+def colorize_path(config: "PredictConfig", progress: Progress | None = None,
+                  notify: Notify | None = None) -> PredictResult:
+    """Colourise the image, folder or zip `config.input` into an output folder; return what happened."""
+    from colorize import dataset
+
+    colorizer = Colorizer.from_path(config.model)   # a bad model fails before any scan or write
+    scan = dataset.scan_dataset(config.input)
+    if not scan.predictable:
+        raise DatasetError(f"No photos to colourise in {config.input}: {len(scan.files)} files, "
+                           "none a readable image.")
+    result = PredictResult(output_dir=_open_output_dir(config, scan))
+    result.bad = [entry for entry in scan.files if entry.status in ("not_image", "unreadable")]
+    jobs = _plan_jobs(list(scan.predictable)[: config.limit], result.output_dir, result)
+    _announce_colour_inputs(jobs, result, notify)
+    forbidden = {Path(entry.source).resolve() for entry in scan.files}
+    grid_rows, grid_labels, done = [], [], 0
+    if progress and jobs:
+        progress(0, len(jobs))
+    for batch in _batches(jobs, config.batch_size):
+        loaded, images = _load_batch(batch, result)
+        for job, colorized in zip(loaded, colorizer.colorize_batch(images, config.saturation)):
+            result.written.append(_write_output(job, colorized, forbidden))
+            if len(grid_rows) < PREDICT_GRID_IMAGES:
+                grid_rows.append(_grid_row(colorized))
+                grid_labels.append(job.entry.path)
+        del images
+        done += len(batch)
+        if progress:
+            progress(done, len(jobs))
+    result.grids = _save_grids(grid_rows, grid_labels, result.output_dir)
+    return result
