@@ -157,6 +157,7 @@ def _colour_files(config: EvaluateConfig, notify: Notify) -> tuple[str, list["Sc
 def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
                    notify: Notify | None = None) -> dict:
     """Run the `evaluate` command's work; return the result dict (also saved as evaluation.json)."""
+    from colorize.devices import load_tensorflow
     from colorize.modelfile import resolve_model_path
     from colorize.paths import new_run_dir, output_root
     from colorize.predict import Colorizer
@@ -165,6 +166,7 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     notify = notify or (lambda message: None)
     model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import
     data_root, files = _colour_files(config, notify)
+    load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results
     colorizer = Colorizer.from_path(model_path)
     root = Path(config.output) if config.output else output_root()
     run_dir = new_run_dir(root / "results", config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))

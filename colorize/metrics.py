@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from colorize.color import gray_to_rgb, rgb_to_lab
 from colorize.constants import (AB_BIN_RANGE, AB_BIN_WIDTH, AUC_MAX_THRESHOLD,
@@ -73,6 +72,10 @@ def psnr(reference: np.ndarray, candidate: np.ndarray) -> float:
     reference, candidate = _check_pair(reference, candidate)
     if np.array_equal(reference, candidate):  # skimage would divide by zero and return inf
         return PSNR_CAP_DB
+    # Imported here: skimage.metrics pulls in scipy.stats (~1 s), which would
+    # slow every error message of the CLI commands that import this module.
+    from skimage.metrics import peak_signal_noise_ratio
+
     value = peak_signal_noise_ratio(reference, candidate, data_range=255)
     return float(min(value, PSNR_CAP_DB))
 
@@ -96,6 +99,8 @@ def ssim(reference: np.ndarray, candidate: np.ndarray) -> float:
     shortest_side = min(reference.shape[:2])
     if shortest_side < 3:  # skimage needs an odd window of at least 3 px
         return _global_ssim(reference, candidate)
+    from skimage.metrics import structural_similarity
+
     # skimage refuses a window larger than the image: use the largest odd side that fits.
     window = min(SSIM_WINDOW, shortest_side if shortest_side % 2 else shortest_side - 1)
     return float(structural_similarity(reference, candidate, channel_axis=2, data_range=255,
