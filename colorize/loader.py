@@ -104,5 +104,5 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
     # Lab conversion runs once per batch: one vectorised op beats B small ones.
     batches = crops.batch(batch_size).enumerate().map(
         lambda number, rgb: _model_pair(number, rgb, noise if training else 0.0, seed),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)
