@@ -33,12 +33,14 @@ from colorize.constants import (
     LR_PLATEAU_MIN,
     LR_PLATEAU_PATIENCE,
     MODEL_FILE_NAME,
+    MODEL_H5_FILE_NAME,
     TF_CONFIG_ENV_VAR,
 )
 from colorize.errors import UsageError
 
 Notify = Callable[[str], None]
 MONITORS_HERE = ("loss", "val_loss")   # the loop computes these two; others fall back to val_loss
+BACKUP_METADATA_NAME = "training_metadata.json"   # what Keras's BackupAndRestore writes: {"epoch": done}
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,12 @@ def create_multiworker_strategy():
 
 @dataclass
 class MultiWorkerResult:
-    """What the multi-worker loop produced; the report files exist on the chief only."""
+    """What the multi-worker loop produced; the model and the files exist on the chief only."""
     role: WorkerRole
-    history: dict[str, list[float]]       # Keras-style: loss, val_loss, learning_rate per epoch
-    model_path: Path | None               # model.keras (chief only)
-    history_path: Path | None             # history.csv (chief only)
-    first_epoch: int                      # 0, or the epoch a restored backup continued from
-    files: dict[str, Path] = field(default_factory=dict)
+    history: dict[str, list[float]]       # this session's epochs: loss, val_loss, learning_rate
+    model: object | None                  # the best (or last) model loaded back without the strategy; chief only
+    first_epoch: int                      # 0, or the epochs a restored backup had done
+    files: dict[str, Path] = field(default_factory=dict)   # model, history (, model_h5): chief only
 
 
 def save_on_every_worker(save: Callable[[Path], object], target: Path, role: WorkerRole) -> None:
@@ -278,15 +279,15 @@ class TrainingState:
                 self.epochs_done, self.best_monitored, *self.plateau.variables]
 
 
-def build_training_state(strategy, model_builder: Callable[[], object]) -> TrainingState:
-    """Build the compiled model, its optimizer slots and the loop state inside the strategy's scope."""
+def build_training_state(strategy, model) -> TrainingState:
+    """Add the optimizer slots and the loop state to a compiled model, inside the strategy's scope."""
     import tensorflow as tf
 
+    if getattr(model, "optimizer", None) is None:
+        raise UsageError("Multi-worker training needs a compiled model (model.compile_for_training).")
     with strategy.scope():
-        model = model_builder()
-        if getattr(model, "optimizer", None) is None:
-            raise UsageError("The model builder must return a compiled model (compile_for_training).")
-        model.optimizer.build(model.trainable_variables)
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
         epochs_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
         best_monitored = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best_monitored")
         plateau = PlateauSchedule(tf)
@@ -309,11 +310,16 @@ def restore_backup(state: TrainingState, strategy, backup_dir: Path, role: Worke
 
 
 def write_backup(state: TrainingState, backup_dir: Path, role: WorkerRole) -> None:
-    """Save the backup checkpoint (one kept) on every worker; only the chief's copy stays."""
+    """Save the backup checkpoint (one kept) on every worker; only the chief's copy stays.
+
+    The chief also writes Keras BackupAndRestore's training_metadata.json, so
+    train.py's run-folder logic sees a resumable run the same way for both loops.
+    """
     import tensorflow as tf
 
     def save(directory: Path) -> None:
         tf.train.CheckpointManager(state.checkpoint, str(directory), max_to_keep=1).save()
+        (directory / BACKUP_METADATA_NAME).write_text(json.dumps({"epoch": int(state.epochs_done.numpy())}))
 
     save_on_every_worker(save, backup_dir, role)
 
@@ -355,21 +361,20 @@ def end_epoch(state: TrainingState, row: dict, monitor: str, config, run_dir: Pa
         state.best_monitored.assign(row[monitor])
     if improved or not config.save_best:
         save_on_every_worker(state.model.save, run_dir / MODEL_FILE_NAME, role)
+    if role.is_chief:  # before the backup, as CSVLogger runs before BackupAndRestore in train.py
+        append_history_row(run_dir / HISTORY_FILE_NAME, row)
     state.epochs_done.assign(row["epoch"] + 1)
     write_backup(state, run_dir / BACKUP_DIR_NAME, role)
-    if role.is_chief:
-        append_history_row(run_dir / HISTORY_FILE_NAME, row)
     return improved
 
 
-def train_multiworker(config, split, model_builder: Callable[[], object], run_dir: Path,
-                      notify: Notify | None = None, strategy=None,
+def train_multiworker(model, config, split, run_dir: Path, strategy=None, notify: Notify | None = None,
                       progress: Callable[[int, int], None] | None = None) -> MultiWorkerResult:
-    """Train across the workers in $TF_CONFIG with a custom loop; the chief writes the run files.
+    """Train a compiled model across the workers in $TF_CONFIG; the chief writes the run files.
 
-    `model_builder()` returns a compiled model (build_unet + compile_for_training,
-    or a loaded model); it is called inside the strategy's scope. `--batch-size`
-    is per replica: a step trains on batch_size x replicas images.
+    `model` must have been built and compiled inside `strategy.scope()`
+    (train.prepare_model does). `--batch-size` is per replica: a step trains on
+    batch_size x replicas images. A killed run continues from the chief's backup.
     """
     notify = notify or (lambda message: None)
     role = read_tf_config()
@@ -382,37 +387,53 @@ def train_multiworker(config, split, model_builder: Callable[[], object], run_di
         notify(f"Multi-worker training watches loss or val_loss; using val_loss instead of {config.monitor}.")
     notify(f"Multi-worker training: this is {role.describe()}; {strategy.num_replicas_in_sync} replicas, "
            f"{global_batch} images per step, {steps} steps per epoch.")
-
-    state = build_training_state(strategy, model_builder)
+    state = build_training_state(strategy, model)
     first_epoch = restore_backup(state, strategy, run_dir / BACKUP_DIR_NAME, role)
     if first_epoch:
-        notify(f"Continuing from the backup in {run_dir / BACKUP_DIR_NAME}: {first_epoch} epochs done.")
+        notify(f"Continuing from the chief's backup: {first_epoch} epochs done.")
     train_data, validation_data = distribute_datasets(strategy, config, split, global_batch)
-    train_step, validation_sums = make_step_functions(strategy, state.model, state.model.loss, global_batch)
+    train_step, validation_sums = make_step_functions(strategy, model, model.loss, global_batch)
     iterator = iter(train_data)
     history: dict[str, list[float]] = {}
     for epoch in range(first_epoch, config.epochs):
-        learning_rate = float(state.model.optimizer.learning_rate.numpy())
-        loss_total = 0.0
+        row = {"epoch": epoch, "loss": 0.0, "val_loss": 0.0,
+               "learning_rate": float(model.optimizer.learning_rate.numpy())}
         for step in range(steps):
-            loss_total += float(train_step(iterator))
+            row["loss"] += float(train_step(iterator)) / steps
             if progress:
                 progress((epoch - first_epoch) * steps + step + 1, (config.epochs - first_epoch) * steps)
-        row = {"epoch": epoch, "loss": loss_total / steps,
-               "val_loss": validation_loss(validation_data, validation_sums), "learning_rate": learning_rate}
+        row["val_loss"] = validation_loss(validation_data, validation_sums)
         improved = end_epoch(state, row, monitor, config, run_dir, role)
         for key in ("loss", "val_loss", "learning_rate"):
             history.setdefault(key, []).append(row[key])
         notify(f"Epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}"
                f"{', saved as best' if improved and role.is_chief else ''}")
-    return multiworker_result(role, history, run_dir, first_epoch)
+    return finish_run(role, history, config, run_dir, first_epoch)
 
 
-def multiworker_result(role: WorkerRole, history: dict, run_dir: Path, first_epoch: int) -> MultiWorkerResult:
-    """Return the result, naming the files only where they were written (the chief)."""
+def finish_run(role: WorkerRole, history: dict, config, run_dir: Path, first_epoch: int) -> MultiWorkerResult:
+    """Drop the backup of the finished run; on the chief, load model.keras back without the strategy.
+
+    The loaded copy is what train.py evaluates and reports on: calling the
+    mirrored model on the chief alone would start collectives the other
+    workers never join. The backup goes, as Keras's BackupAndRestore's does
+    after a finished run, so the same --run-name later starts a new run.
+    """
+    import keras
+
     if not role.is_chief:
-        return MultiWorkerResult(role, history, None, None, first_epoch)
-    files = {"model": run_dir / MODEL_FILE_NAME, "history": run_dir / HISTORY_FILE_NAME,
-             "backup": run_dir / BACKUP_DIR_NAME}
-    return MultiWorkerResult(role, history, files["model"], files["history"], first_epoch,
-                             {role_name: path for role_name, path in files.items() if path.exists()})
+        return MultiWorkerResult(role, history, None, first_epoch)
+    shutil.rmtree(run_dir / BACKUP_DIR_NAME, ignore_errors=True)
+    model_path = run_dir / MODEL_FILE_NAME
+    plain_model = keras.models.load_model(model_path)
+    files = {"model": model_path, "history": run_dir / HISTORY_FILE_NAME}
+    if config.save_h5:
+        plain_model.save(run_dir / MODEL_H5_FILE_NAME)
+        files["model_h5"] = run_dir / MODEL_H5_FILE_NAME
+    return MultiWorkerResult(role, history, plain_model, first_epoch, files)
+
+
+def fit_multiworker(model, config, split, run_dir: Path, strategy, notify: Notify | None = None) -> tuple:
+    """train.train_model's hook: return (trained plain model, or None off the chief; interrupted; files)."""
+    result = train_multiworker(model, config, split, run_dir, strategy, notify)
+    return result.model, False, result.files

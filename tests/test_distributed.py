@@ -1,0 +1,125 @@
+"""Multi-worker training for real: two `python -m colorize train --strategy multiworker`
+processes on localhost ports, each with its own TF_CONFIG (the README recipe), and
+the TF_CONFIG checks that run before TensorFlow starts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from colorize.distributed import read_tf_config
+from colorize.errors import UsageError
+from conftest import REPO_ROOT, run_colorize
+
+TRAIN_ARGS = ("--preset", "tiny", "--image-size", "32", "--epochs", "3", "--batch-size", "1",
+              "--test-size", "2", "--run-name", "run")
+
+
+def free_ports(count: int) -> list[int]:
+    """Return `count` distinct free localhost ports (held open together while picking)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for handle in sockets:
+            handle.bind(("localhost", 0))
+        return [handle.getsockname()[1] for handle in sockets]
+    finally:
+        for handle in sockets:
+            handle.close()
+
+
+def tf_config(ports: list[int], index: int) -> str:
+    """Return the TF_CONFIG of worker `index` in a cluster of localhost workers."""
+    return json.dumps({"cluster": {"worker": [f"localhost:{port}" for port in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def start_train(data: Path, output: Path, strategy: str, environment: dict) -> subprocess.Popen:
+    """Start `python -m colorize train` on the tiny preset in the background."""
+    env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1", **environment)
+    env.pop("COLORIZE_OUTPUT", None)
+    return subprocess.Popen([sys.executable, "-m", "colorize", "train", "--data", str(data),
+                             "--strategy", strategy, "--output", str(output), *TRAIN_ARGS],
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = 240) -> str:
+    """Wait for a process and return its output; kill it when it hangs (a stuck collective)."""
+    try:
+        return process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0] + "\n(killed: timed out)"
+
+
+def epoch_losses(run_dir: Path) -> list[float]:
+    """Return the training loss of each epoch from a run's history.csv."""
+    with open(run_dir / "history.csv", newline="", encoding="utf-8") as handle:
+        return [float(row["loss"]) for row in csv.DictReader(handle)]
+
+
+def test_two_workers_train_together_and_only_the_chief_writes_the_model(color_folder, tmp_path):
+    ports = free_ports(2)
+    workers = [start_train(color_folder, tmp_path / f"machine{index}", "multiworker",
+                           {"TF_CONFIG": tf_config(ports, index)}) for index in range(2)]
+    # The single-process run on the same data, alongside (stock Keras fit).
+    alone = start_train(color_folder, tmp_path / "alone", "one", {})
+    outputs = [finish(process) for process in workers]
+    alone_output = finish(alone)
+    for index, (process, output) in enumerate(zip(workers, outputs)):
+        assert process.returncode == 0, f"worker {index} failed:\n{output}"
+    assert alone.returncode == 0, alone_output
+
+    chief_run, worker_run = (tmp_path / f"machine{index}" / "models" / "run" for index in range(2))
+    assert (chief_run / "model.keras").is_file()
+    assert not (chief_run / "backup").exists()  # a finished run leaves no backup behind
+    assert sorted(path.name for path in worker_run.rglob("*")) == ["config.json"]
+    assert "chief saved the model" in outputs[1]
+    assert "3 steps per epoch" not in outputs[0] and "2 images per step" in outputs[0]
+
+    together, single = epoch_losses(chief_run), epoch_losses(tmp_path / "alone" / "models" / "run")
+    assert len(together) == len(single) == 3
+    assert together[-1] < together[0], together
+    assert single[-1] < single[0], single
+
+    from colorize.modelfile import inspect_model, load_model_file
+
+    assert inspect_model(load_model_file(chief_run / "model.keras")).kind == "ab"
+
+
+def test_multiworker_without_tf_config_is_one_clear_line(color_folder, tmp_path):
+    result = run_colorize("train", "--data", str(color_folder), "--strategy", "multiworker",
+                          "--output", str(tmp_path / "out"), *TRAIN_ARGS, env={"TF_CONFIG": ""})
+    assert result.returncode == 1
+    assert "TF_CONFIG" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "models" / "run" / "model.keras").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "needs the TF_CONFIG environment variable"),
+    ("{not json", "TF_CONFIG is not valid"),
+    ('{"cluster": {"worker": ["a:1"]}}', "TF_CONFIG is not valid"),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}', "not in its cluster"),
+    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "not in its cluster"),
+])
+def test_bad_tf_config_says_what_to_fix(text, message):
+    with pytest.raises(UsageError, match=message):
+        read_tf_config({"TF_CONFIG": text})
+
+
+def test_worker_zero_is_the_chief_unless_the_cluster_names_one():
+    workers = {"worker": ["a:1", "b:1"]}
+    first = read_tf_config({"TF_CONFIG": json.dumps({"cluster": workers, "task": {"type": "worker", "index": 0}})})
+    second = read_tf_config({"TF_CONFIG": json.dumps({"cluster": workers, "task": {"type": "worker", "index": 1}})})
+    assert (first.is_chief, second.is_chief, first.worker_count) == (True, False, 2)
+    with_chief = {"chief": ["c:1"], **workers}
+    worker = read_tf_config({"TF_CONFIG": json.dumps({"cluster": with_chief, "task": {"type": "worker", "index": 0}})})
+    chief = read_tf_config({"TF_CONFIG": json.dumps({"cluster": with_chief, "task": {"type": "chief", "index": 0}})})
+    assert (worker.is_chief, chief.is_chief, chief.worker_count) == (False, True, 3)
