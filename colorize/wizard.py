@@ -121,7 +121,8 @@ def train_path() -> None:
     monitor = ask_monitor() if save_best else config.monitor
     config = replace(config, save_best=save_best, monitor=monitor)
     console.info("Training; press Ctrl-C to stop early (the model so far is saved).")
-    result = train.train_model(config, notify=console.info, scan=scan)
+    result = train.train_model(config, notify=console.info, scan=scan,
+                               progress=console.ProgressBar("Evaluating"))
     show_train_result(result)
 
 
@@ -190,10 +191,12 @@ def preset_settings(preset: str) -> dict:
 
 def ask_preset() -> str:
     """Return the model size, defaulting to the one that suits the hardware found."""
-    from colorize import devices, model
+    from colorize import devices
 
     console.info("Looking at the hardware...")
-    gpus = devices.list_gpus()
+    gpus = devices.list_gpus()  # imports TensorFlow quietly, before model.py imports it noisily
+    from colorize import model
+
     console.info(f"Found {len(gpus)} GPU(s)." if gpus else "No GPU found: training runs on the CPU.")
     choices = {name: settings.get("description", "") for name, settings in model.PRESETS.items()}
     default = "gpu" if gpus and "gpu" in choices else "cpu"
@@ -215,22 +218,16 @@ def ask_epochs(config: TrainConfig, scan) -> int:
     """Measure the time per epoch, show it, and return the number of epochs."""
     from colorize import dataset, train
 
-    console.info("Measuring how fast this machine trains...")
+    console.info("Measuring how fast this machine trains (a few steps)...")
     split = dataset.split_dataset(scan.ok, config.train_size, config.test_size, config.seed)
     estimate = train.estimate_training_time(config, split)
     console.info(f"Estimate: {estimate.describe()}.")
     epochs = console.ask_int("How many epochs (passes over the photos)?", 1, MAX_EPOCHS, config.epochs)
-    console.info(f"That is about {format_duration(estimate.seconds_per_epoch * epochs)} of training.")
+    if epochs != estimate.epochs:
+        estimate = replace(estimate, epochs=epochs,
+                           seconds_total=estimate.seconds_startup + estimate.seconds_per_epoch * epochs)
+        console.info(f"Training will take {estimate.describe()}.")
     return epochs
-
-
-def format_duration(seconds: float) -> str:
-    """Return a rough human duration: '40 s', '7 min', '2.5 h'."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def ask_model_to_start_from() -> str:
@@ -262,10 +259,11 @@ def ask_model_file(question: str, default: str | None = None) -> Path:
 
 def check_model_loads(path: str | Path, need_kind: str | None = None) -> None:
     """Load the model file once; ModelError with one sentence when it cannot be used."""
-    from colorize import modelfile
+    from colorize import devices, modelfile
     from colorize.errors import ModelError
 
     console.info("Checking the model...")
+    devices.load_tensorflow()  # quietly, before Keras is imported
     info = modelfile.inspect_model(modelfile.load_model_file(modelfile.resolve_model_path(str(path))))
     if need_kind and info.kind != need_kind:
         raise ModelError(f"{path} predicts {info.kind}, not the ab colours training needs; "

@@ -33,13 +33,13 @@ def assert_clean(result, code: int = 0) -> None:
 
 
 def run_wizard_in_process(monkeypatch, capsys, stdin_text: str) -> tuple[int, str]:
-    """Run the wizard with `stdin_text` as input; return (exit code, stdout + stderr)."""
+    """Run the wizard with `stdin_text` as input; return (exit code, stderr + stdout)."""
     from colorize.wizard import run_wizard
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin_text))
     code = run_wizard()
     captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    return code, captured.err + captured.out
 
 
 # --- the main menu ---------------------------------------------------------------
@@ -131,3 +131,198 @@ def test_ctrl_d_at_a_prompt_in_a_terminal_exits_0():
     child.close()
     assert child.exitstatus == 0
     assert "End of input. Goodbye." in child.before
+
+
+def test_ctrl_c_at_the_model_question_exits_130():
+    child = spawn_wizard({"NO_COLOR": "1"})
+    child.expect_exact(MENU_PROMPT)
+    child.sendline("2")
+    child.expect("Model.*: ")
+    child.kill(signal.SIGINT)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Interrupted. Goodbye." in child.before and "Traceback" not in child.before
+
+
+# --- tiny data made in the tests ---------------------------------------------------
+
+def gray_photos(folder: Path, count: int = 3) -> Path:
+    """Save `count` small grayscale PNGs (sizes not multiples of anything) into `folder`."""
+    for index in range(count):
+        gray = colorful_image(37 + index, 29, seed=index)[..., 0]
+        save_image(folder / f"old-{index}.png", gray)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_model_file(tmp_path_factory) -> Path:
+    """A tiny, untrained ab U-Net saved as .keras (built by our own builder)."""
+    from colorize.devices import load_tensorflow
+
+    load_tensorflow()
+    from colorize.model import build_unet
+
+    path = tmp_path_factory.mktemp("models") / "tiny.keras"
+    build_unet("tiny").save(path)
+    return path
+
+
+@pytest.fixture
+def training_folder(tmp_path: Path) -> Path:
+    """Twelve 32x32 colour photos and one text file pretending to be a JPEG."""
+    folder = tmp_path / "colour"
+    for index in range(12):
+        save_image(folder / f"img{index:02d}.png", colorful_image(32, 32, seed=index))
+    (folder / "notes.jpg").write_text("not a photo")
+    return folder
+
+
+# --- predict path ----------------------------------------------------------------
+
+def predict_answers(model: Path, photos: Path) -> list[str]:
+    """The answers that colourise `photos` with `model` into a new run folder."""
+    return ["2", str(model), str(photos), ""]
+
+
+def test_predict_path_end_to_end_with_garbage_answers(tmp_path, tiny_model_file):
+    photos = gray_photos(tmp_path / "album")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "broken.keras").write_bytes(b"\x00garbage" * 50)
+    stdin = answers("2",
+                    "nowhere.keras", str(tmp_path / "notes.txt"), str(tmp_path / "broken.keras"),
+                    str(tiny_model_file),
+                    "nowhere", "☃" * 3, str(photos),
+                    str(tmp_path / "notes.txt"), "",
+                    "q")
+    result = run_colorize(stdin=stdin, env={"COLORIZE_OUTPUT": str(tmp_path / "OUTPUT")})
+    assert_clean(result)
+    assert "No such file: nowhere.keras" in result.stdout
+    assert f"A model file ends in .keras or .h5: {tmp_path / 'notes.txt'}" in result.stdout
+    assert "broken.keras" in result.stderr                   # the load failure, one red line ...
+    assert result.stdout.count("Model file") >= 4            # ... and the question again
+    assert "No such file or folder: nowhere" in result.stdout
+    assert f"Not a folder: {tmp_path / 'notes.txt'}" in result.stdout
+    assert "Colourised 3 photos" in result.stdout
+    run_folders = list((tmp_path / "OUTPUT" / "results").iterdir())
+    assert len(run_folders) == 1
+    assert len(list(run_folders[0].rglob("old-*.png"))) == 3
+    assert "comparison grid" in result.stdout and "Goodbye." in result.stdout
+
+
+def test_predict_path_end_of_input_at_every_question(tmp_path, tiny_model_file, monkeypatch, capsys,
+                                                     output_root):
+    photos = gray_photos(tmp_path / "album", count=1)
+    given = predict_answers(tiny_model_file, photos)
+    for cut in range(len(given)):
+        code, shown = run_wizard_in_process(monkeypatch, capsys, answers(*given[:cut]))
+        assert code == 0, (cut, shown)
+        assert shown.rstrip().endswith("End of input. Goodbye."), (cut, shown[-500:])
+        assert "Traceback" not in shown
+    assert not output_root.exists() or not any(output_root.rglob("*.png"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_every_predict_question_exits_130(tmp_path, tiny_model_file):
+    photos = gray_photos(tmp_path / "album", count=1)
+    given = predict_answers(tiny_model_file, photos)
+    for cut in range(len(given)):
+        child = spawn_wizard({"NO_COLOR": "1", "COLORIZE_OUTPUT": str(tmp_path / "OUTPUT")})
+        for answer in given[:cut]:
+            child.expect(r"\]?: ")
+            child.sendline(answer)
+        child.expect(r"\]?: $" if cut else MENU_PROMPT, timeout=120)
+        child.kill(signal.SIGINT)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 130, (cut, child.before)
+        assert "Interrupted. Goodbye." in child.before and "Traceback" not in child.before
+
+
+# --- train path ------------------------------------------------------------------
+
+def train_answers(folder: Path) -> list[str]:
+    """The answers that train a tiny model on `folder` for one epoch, up to starting the training."""
+    return ["1", "n", str(folder), "y",   # menu, not the default dataset, folder, list the bad files
+            "8", "",                       # train on 8 (6 train + 2 validation), 1 test photo
+            "tiny", "32", "1",             # preset, image size, epochs
+            "1", "1", "y", ""]             # new model, the diagram, keep the best by val_loss
+
+
+@pytest.mark.slow  # 35-60 s on the shared 2 cores: two time estimates, one epoch, evaluation, report
+def test_train_path_end_to_end_with_garbage_answers(training_folder, tmp_path):
+    given = train_answers(training_folder)
+    broken_model = tmp_path / "broken.keras"
+    broken_model.write_bytes(b"PK\x03\x04 not really a zip")
+    garbage_before = {2: ["/nowhere/at/all"], 4: ["many", "0", "12", "x" * 10000],
+                      6: ["huge", "TINY2"], 7: ["33", "8"], 8: ["1.5", "-1"],
+                      9: ["2", str(broken_model)], 11: ["maybe"]}
+    typed = []
+    for index, answer in enumerate(given):
+        typed += garbage_before.get(index, []) + [answer]
+    result = run_colorize(stdin=answers(*typed, "q"), env={"COLORIZE_OUTPUT": str(tmp_path / "OUTPUT")})
+    assert_clean(result)
+    out = result.stdout
+    assert "No such file or folder: /nowhere/at/all" in out
+    assert "notes.jpg" in out                                   # the bad file, listed on request
+    assert out.count("Enter a number between 2 and 11") == 3
+    assert "too long (10000 characters)" in out
+    assert out.count("Not an option: type tiny, cpu, gpu or large") == 2
+    assert "Enter a multiple of 2 between 16 and 512" in out
+    assert out.count("Enter a number between 1 and 1000") == 2
+    assert "Answer y (yes) or n (no)." in out
+    assert "broken.keras" in result.stderr                      # a bad model: one red line ...
+    assert out.count("Start from?") == 2                         # ... and the question again
+    assert "bottleneck" in out                                   # the diagram
+    assert "gray baseline" in out
+    models = list((tmp_path / "OUTPUT" / "models").rglob("model.keras"))
+    assert len(models) == 1
+    assert str(models[0]) in out and "Goodbye." in out
+
+
+def test_too_few_photos_is_one_red_line_and_back_to_the_dataset_question(tmp_path):
+    folder = tmp_path / "two"
+    for index in range(2):
+        save_image(folder / f"img{index}.png", colorful_image(32, 32, seed=index))
+    result = run_colorize(stdin=answers("1", "n", str(folder)))
+    assert_clean(result)
+    assert "Only 2 usable colour photos" in result.stderr
+    assert result.stdout.count("Train on the default dataset") == 2
+    assert "End of input. Goodbye." in result.stdout
+
+
+def end_of_input_sweep(cuts, folder: Path, monkeypatch, capsys) -> None:
+    """Cut the train answers after each count in `cuts`: exit 0, goodbye, no traceback."""
+    given = train_answers(folder)
+    for cut in cuts:
+        code, shown = run_wizard_in_process(monkeypatch, capsys, answers(*given[:cut]))
+        assert code == 0, (cut, shown[-2000:])
+        assert shown.rstrip().endswith("End of input. Goodbye."), (cut, shown[-500:])
+        assert "Traceback" not in shown
+
+
+def test_train_path_end_of_input_before_the_time_estimate(training_folder, monkeypatch, capsys,
+                                                          output_root):
+    end_of_input_sweep(range(0, 9), training_folder, monkeypatch, capsys)
+    assert not (output_root / "models").exists()
+
+
+@pytest.mark.slow
+def test_train_path_end_of_input_at_every_later_question(training_folder, monkeypatch, capsys, output_root):
+    end_of_input_sweep(range(9, len(train_answers(training_folder))), training_folder, monkeypatch, capsys)
+    assert not (output_root / "models").exists()
+
+
+def test_unexpected_error_goes_to_the_log_with_one_line(training_folder, monkeypatch, capsys, output_root):
+    from colorize import dataset
+
+    def broken_scan(*args, **kwargs):
+        raise RuntimeError("injected fault in the scanner")
+
+    monkeypatch.setattr(dataset, "scan_dataset", broken_scan)  # fault injection, not a stand-in
+    code, shown = run_wizard_in_process(monkeypatch, capsys, answers("1", "n", str(training_folder)))
+    assert code == 1
+    assert "Something unexpected went wrong; the details are in" in shown
+    assert "Traceback" not in shown
+    log = (output_root / "colorize-error.log").read_text()
+    assert "RuntimeError: injected fault in the scanner" in log
