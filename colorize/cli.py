@@ -225,7 +225,14 @@ def command_evaluate(args: argparse.Namespace) -> int:
                             output=args.output, run_name=args.run_name)
     # With --json, stdout holds the JSON object alone: messages go to stderr.
     notify = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else console.info
-    result = evaluate_model(config, progress=console.ProgressBar("Evaluating"), notify=notify)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar   # started at the first image, not before the model load, so the rate is right
+        bar = bar or console.ProgressBar("Evaluating")
+        bar(done, total)
+
+    result = evaluate_model(config, progress=progress, notify=notify)
     if args.json:
         print_json(result)
         return EXIT_OK

@@ -70,6 +70,8 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
     columns = parse_grid_columns(grid_columns)
     model_totals, baseline_totals = metrics.ScoreTotals(), metrics.ScoreTotals()
     rows, labels = [], []
+    if progress:
+        progress(0, len(files))
     for done, entry in enumerate(files, start=1):
         original = load_rgb(entry)
         gray = metrics.gray_baseline(original)
