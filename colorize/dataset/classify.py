@@ -11,6 +11,7 @@ are reduced before the colour check.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import stat
 import warnings
@@ -39,6 +40,11 @@ REDUCIBLE_MODES = ("RGB", "RGBA", "L", "LA", "CMYK", "YCbCr")
 # Pillow raises DecompressionBombError, which is classified. A process-wide
 # filter because warnings.catch_warnings is not thread-safe.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# Every failure becomes a verdict with a reason, so Pillow's own complaints about
+# broken files (TIFF "Tag data larger than file", logged "More samples per pixel")
+# would only flood stderr when a messy folder is scanned (seen in a bit-flip fuzz).
+warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 
 class Verdict(NamedTuple):
