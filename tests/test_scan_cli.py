@@ -77,3 +77,25 @@ def test_scan_refuses_a_zip_with_path_traversal(tmp_path):
     assert "'../../outside.png'" in result.stderr and "refused" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["evil.zip"]
     assert not (tmp_path.parent.parent / "outside.png").exists()
+
+
+def test_progress_bar_appears_only_for_long_scans(capsys):
+    from colorize.cli import DelayedProgressBar
+
+    quick = DelayedProgressBar("Scanning", delay_s=60)
+    for done in range(4):
+        quick(done, 3)
+    assert capsys.readouterr().err == ""
+    slow = DelayedProgressBar("Scanning", delay_s=0)
+    for done in range(4):
+        slow(done, 3)
+    assert "Scanning 3/3" in capsys.readouterr().err
+
+
+def test_scanner_and_cli_start_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, colorize.cli, colorize.dataset; "
+            "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
