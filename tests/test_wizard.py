@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pexpect
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 import pytest
 
 from conftest import REPO_ROOT, colorful_image, run_colorize, save_image
@@ -326,3 +328,64 @@ def test_unexpected_error_goes_to_the_log_with_one_line(training_folder, monkeyp
     assert "Traceback" not in shown
     log = (output_root / "colorize-error.log").read_text()
     assert "RuntimeError: injected fault in the scanner" in log
+
+
+# --- fuzz: random answers never crash the wizard -------------------------------------
+
+@pytest.fixture(scope="module")
+def fuzz_folder(tmp_path_factory, tiny_model_file) -> Path:
+    """A working folder with a tiny model and an album of two gray photos."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    gray_photos(folder / "album", count=2)
+    (folder / "tiny.keras").write_bytes(tiny_model_file.read_bytes())
+    (folder / "notes.txt").write_text("hello")
+    return folder
+
+
+# "1" starts training on the default dataset (minutes), so it is the one answer left out.
+garbage_answers = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["", "2", "q", "y", "n", "default", "notes.txt", "nowhere.keras", "album", "x" * 2000,
+                     "☃", "\x00", "-5", "2" * 30]),
+).map(lambda text: text.replace("\n", " ").replace("\r", " ")).filter(lambda text: text.strip() != "1")
+# The colourise path's questions in order, each with answers that move it on.
+PREDICT_STEPS = (["2", ""], ["tiny.keras"], ["album", ".", "album/old-0.png"], ["", "new", "results"],
+                 ["q", "Q", "", "2"])
+
+
+@st.composite
+def wizard_sessions(draw) -> list[str]:
+    """Answers along the colourise path with garbage before each, cut off anywhere."""
+    lines: list[str] = []
+    for step_answers in PREDICT_STEPS:
+        lines += draw(st.lists(garbage_answers, max_size=2))
+        lines.append(draw(st.sampled_from(step_answers)))
+    return lines[:draw(st.integers(0, len(lines)))]
+
+
+def check_random_session(lines: list[str], folder: Path, monkeypatch, capsys) -> None:
+    """Run the wizard on `lines` in `folder`: it ends with exit 0 and a goodbye, never a traceback."""
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("COLORIZE_OUTPUT", str(folder / "OUTPUT"))
+    code, shown = run_wizard_in_process(monkeypatch, capsys, answers(*lines))
+    assert code == 0, shown[-2000:]
+    assert "Traceback" not in shown and "Something unexpected" not in shown
+    assert shown.rstrip().endswith("Goodbye.")
+    event("colourised" if "Colourised" in shown else "asked only")
+
+
+FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                           HealthCheck.too_slow])
+
+
+@settings(max_examples=12, **FUZZ_SETTINGS)
+@given(lines=wizard_sessions())
+def test_wizard_under_random_answers_ends_cleanly(lines, fuzz_folder, monkeypatch, capsys):
+    check_random_session(lines, fuzz_folder, monkeypatch, capsys)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, **FUZZ_SETTINGS)
+@given(lines=wizard_sessions())
+def test_wizard_under_many_random_answers_ends_cleanly(lines, fuzz_folder, monkeypatch, capsys):
+    check_random_session(lines, fuzz_folder, monkeypatch, capsys)
