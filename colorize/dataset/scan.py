@@ -99,8 +99,8 @@ def is_skipped_name(name: str) -> bool:
     return name.startswith(".") or lowered in JUNK_NAMES or lowered in JUNK_DIRS
 
 
-def walk_folder(root: Path) -> tuple[list[Candidate], list[str], list[Candidate]]:
-    """Return (files, skipped, unlistable folders) under `root`, without following folder links."""
+def walk_folder(root: Path) -> tuple[list[Candidate], list[str], list[ScannedFile]]:
+    """Return (files, skipped, unlistable folders as verdicts) under `root`; folder links not followed."""
     files, skipped, unlistable = [], [], []
     pending = [""]
     while pending:
@@ -109,7 +109,8 @@ def walk_folder(root: Path) -> tuple[list[Candidate], list[str], list[Candidate]
         try:
             entries = list(os.scandir(folder))
         except OSError as error:
-            unlistable.append(Candidate(relative + "/", folder, error.strerror or str(error)))
+            unlistable.append(ScannedFile(relative + "/", folder, None, "unreadable",
+                                          f"folder not readable ({error.strerror or error})"))
             continue
         for entry in entries:
             path = f"{relative}/{entry.name}" if relative else entry.name
@@ -151,10 +152,7 @@ def list_zip(root: Path) -> tuple[list[Candidate], list[str]]:
 def collect_candidates(root: Path) -> tuple[str, list[Candidate], list[str], list[ScannedFile]]:
     """Return (kind, candidates, skipped, pre-classified) for a folder, zip or single file."""
     if root.is_dir():
-        files, skipped, unlistable = walk_folder(root)
-        folders = [ScannedFile(item.path, item.source, None, "unreadable",
-                               f"folder not readable ({item.member})") for item in unlistable]
-        return "folder", files, skipped, folders
+        return ("folder", *walk_folder(root))
     if root.suffix.lower() == ".zip":
         members, skipped = list_zip(root)
         return "zip", members, skipped, []
