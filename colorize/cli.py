@@ -120,7 +120,7 @@ def command_scan(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return EXIT_OK
     counts = result.counts()
-    console.info(f"Scanned {result.root} ({result.kind}): {counts['total']} files.")
+    console.info(f"Scanned {result.root} ({result.kind}): {counts['total']} file{'' if counts['total'] == 1 else 's'}.")
     summary = scan_summary(counts)
     if not counts["ok"]:
         console.warn(summary + " No colour image is usable for training.")
