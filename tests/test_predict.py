@@ -238,3 +238,19 @@ def test_predict_cli_without_a_shipped_model_says_so(tmp_path):
     assert finished.returncode == 1
     assert "No pretrained model is shipped yet" in finished.stderr
     assert len(finished.stderr.strip().splitlines()) == 1
+
+
+def test_read_only_input_folder_is_colourised_and_left_as_it_was(tmp_path, model_files):
+    photos = make_photo_tree(tmp_path / "photos")
+    before = snapshot(photos)
+    folders = [photos, *[path for path in photos.rglob("*") if path.is_dir()]]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        result = colorize_path(PredictConfig(model=str(model_files["ab.keras"]), input=str(photos),
+                                             output=str(tmp_path / "out")))
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert output_sizes(result.output_dir) == EXPECTED_SIZES
+    assert snapshot(photos) == before
