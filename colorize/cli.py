@@ -164,8 +164,15 @@ def command_train(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
     validate_config(config)  # a bad monitor or size is one line before the scan
     console.info(f"Scanning {config.data} ...")
-    scan = scan_dataset(resolve_dataset_path(config.data), progress=console.ProgressBar("Scanning", "files"))
-    result = train_model(config, notify=console.info, scan=scan, progress=console.ProgressBar("Evaluating"))
+    scan = scan_dataset(resolve_dataset_path(config.data), progress=DelayedProgressBar("Scanning"))
+    bars: list[console.ProgressBar] = []
+
+    def evaluation_progress(done: int, total: int) -> None:
+        if not bars:  # made at the first report, so training time does not count in its rate
+            bars.append(console.ProgressBar("Evaluating"))
+        bars[0](done, total)
+
+    result = train_model(config, notify=console.info, scan=scan, progress=evaluation_progress)
     if result.model_path is None:  # a multi-worker run's non-chief worker
         console.success("This worker's share of the training is done; the chief saved the model and the report.")
         return EXIT_OK

@@ -231,8 +231,9 @@ class TimeEstimate:
     """How long training will take here, from a few measured steps."""
     seconds_per_image: float          # one training image (forward + backward + loading)
     seconds_per_epoch: float          # training split + validation split
-    seconds_total: float              # every epoch still to run
+    seconds_total: float              # every epoch still to run, plus the start-up
     epochs: int = 0
+    seconds_startup: float = 0.0      # graph tracing of the first train and validation steps
 
     def describe(self) -> str:
         """Return e.g. 'about 40 s per epoch, 7 min total for 10 epochs on this machine'."""
@@ -241,17 +242,19 @@ class TimeEstimate:
                 f"{'s' if self.epochs != 1 else ''} on this machine")
 
 
-def _seconds_per_image(model, batches, steps: int, train: bool) -> float:
-    """Return the measured seconds per image of `steps` train (or test) steps after a warm-up."""
+def _seconds_per_image(model, batches, steps: int, train: bool) -> tuple[float, float]:
+    """Return (seconds of the first step, seconds per image of the next `steps` steps) of train (or test) steps."""
     step = model.train_on_batch if train else model.test_on_batch
+    start = time.perf_counter()
     lightness, ab = next(batches)
-    step(lightness, ab)  # untimed: the first call traces the graph (seconds)
+    step(lightness, ab)  # apart: the first call traces the graph (seconds), once per run
+    warm_up = time.perf_counter() - start
     images, start = 0, time.perf_counter()
     for _ in range(steps):
         lightness, ab = next(batches)  # loading counts: fit pays for it too
         step(lightness, ab)
         images += int(lightness.shape[0])
-    return (time.perf_counter() - start) / max(images, 1)
+    return warm_up, (time.perf_counter() - start) / max(images, 1)
 
 
 def estimate_training_time(config: TrainConfig, split, model=None, strategy=None,
@@ -274,18 +277,20 @@ def estimate_training_time(config: TrainConfig, split, model=None, strategy=None
                                       seed=config.seed, noise=config.noise, repeat=True))
     validation_batches = iter(make_dataset(split.validation, config.image_size, config.batch_size,
                                            training=False, repeat=True))
-    train_cost = _seconds_per_image(probe, train_batches, ESTIMATE_TIMED_STEPS, train=True)
-    validation_cost = _seconds_per_image(probe, validation_batches, 1, train=False)
+    train_start, train_cost = _seconds_per_image(probe, train_batches, ESTIMATE_TIMED_STEPS, train=True)
+    validation_start, validation_cost = _seconds_per_image(probe, validation_batches, 1, train=False)
     per_epoch = train_cost * len(split.train) + validation_cost * len(split.validation)
     epochs = config.epochs if epochs is None else epochs
-    return TimeEstimate(train_cost, per_epoch, per_epoch * epochs, epochs)
+    startup = train_start + validation_start
+    return TimeEstimate(train_cost, per_epoch, startup + per_epoch * epochs, epochs, startup)
 
 
 # --- run folder ----------------------------------------------------------------
 
 def _backup_epoch(backup_dir: Path) -> int | None:
     """Return the epoch a BackupAndRestore folder continues from, or None if there is none."""
-    if not (backup_dir / "latest.weights.h5").is_file():
+    # latest.weights.h5: Keras's BackupAndRestore; checkpoint: the multi-worker loop's tf.train.Checkpoint
+    if not any((backup_dir / name).is_file() for name in ("latest.weights.h5", "checkpoint")):
         return None
     try:
         return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
@@ -679,14 +684,21 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None,
     notify(devices.description)
     model = prepare_model(config, devices.strategy)
     run_dir, initial_epoch = _open_and_record(config, scan, split, devices, model, notify)
-    if initial_epoch < config.epochs:
+    if initial_epoch < config.epochs and config.strategy != "multiworker":
         estimate = estimate_training_time(config, split, model, devices.strategy,
                                           epochs=config.epochs - initial_epoch)
         notify(f"Training will take {estimate.describe()}.")
     started = time.monotonic()
-    interrupted = fit_model(model, config, split, run_dir, initial_epoch, notify)
+    if config.strategy == "multiworker":  # Keras fit fails under MultiWorkerMirroredStrategy: a custom loop
+        from colorize.distributed import fit_multiworker
+
+        model, interrupted, files = fit_multiworker(model, config, split, run_dir, devices.strategy, notify)
+        if model is None:  # not the chief: the chief writes the model, the evaluation and the report
+            return TrainResult(run_dir, None, None, {}, interrupted, files, initial_epoch)
+    else:
+        interrupted = fit_model(model, config, split, run_dir, initial_epoch, notify)
+        files = save_final_model(model, config, run_dir)
     seconds = time.monotonic() - started
-    files = save_final_model(model, config, run_dir)
     notify(f"Saved the model: {files['model']}")
     if split.test:
         notify(f"Evaluating on {len(split.test)} test photos ...")
