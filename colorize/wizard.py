@@ -18,7 +18,7 @@ from pathlib import Path
 from colorize import console
 from colorize.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR
 from colorize.config import PredictConfig, TrainConfig
-from colorize.constants import DEFAULT_SEED
+from colorize.constants import MODEL_SUFFIXES
 from colorize.errors import ColorizeError
 from colorize.paths import write_error_log
 
@@ -37,7 +37,6 @@ MONITOR_DESCRIPTIONS = {
     "val_chroma_gap": "how much less colourful than the truth, on validation images",
     "chroma_gap": "how much less colourful than the truth, on training images",
 }
-MODEL_SUFFIXES = (".keras", ".h5")
 MAX_EPOCHS = 1000
 MAX_IMAGE_SIZE = 512        # bigger crops train far too slowly on a CPU (DESIGN.md: 0.8 images/s at 256)
 MAX_DEFAULT_TEST_SIZE = 50  # enough photos for stable PSNR/SSIM means without starving training

@@ -12,7 +12,6 @@ import signal
 import sys
 from pathlib import Path
 
-import numpy as np
 import pexpect
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
