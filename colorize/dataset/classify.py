@@ -23,12 +23,8 @@ from PIL import Image, UnidentifiedImageError
 from colorize.constants import (GRAYSCALE_CHANNEL_TOLERANCE, GRAYSCALE_PEAK_TOLERANCE,
                                 MAX_IMAGE_PIXELS, SCAN_PREVIEW_SIDE)
 from colorize.dataset.archive import MemberError, read_member
-from colorize.imagefile import GRAY_MODES, to_rgb_array
+from colorize.imagefile import GRAY_MODES, IMAGE_FORMATS, to_rgb_array
 
-# Only these decoders are trusted with files from strangers: Pillow's EPS
-# plugin, for one, runs Ghostscript. The JPEG opener also returns MPO (camera
-# multi-picture JPEGs).
-IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
 EXIF_ORIENTATION_TAG = 0x0112
 SWAPPED_ORIENTATIONS = (5, 6, 7, 8)   # rotated by 90 or 270 degrees
 SNIFF_BYTES = 512
