@@ -64,3 +64,14 @@ def test_gray_to_rgb_has_equal_channels():
     assert rgb.shape == (5, 10, 3)
     assert np.abs(rgb[..., 0] - rgb[..., 1]).max() < 1e-3
     assert np.abs(rgb[..., 1] - rgb[..., 2]).max() < 1e-3
+
+
+def test_float32_lab_to_rgb_agrees_with_scikit_image_including_out_of_gamut():
+    from skimage.color import lab2rgb
+
+    rng = np.random.default_rng(3)
+    lab = np.stack([rng.uniform(0, 100, 4000), rng.uniform(-128, 127, 4000),
+                    rng.uniform(-128, 127, 4000)], axis=-1).reshape(40, 100, 3)
+    with pytest.warns(UserWarning):  # skimage warns where it clips negative Z; ours clips silently
+        expected = np.clip(lab2rgb(lab), 0, 1)
+    assert np.abs(color.lab_to_rgb(lab) - expected).max() < 1e-3
