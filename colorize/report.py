@@ -111,6 +111,8 @@ def _curve_panels(columns: Sequence[str]) -> list[str]:
 def save_training_curves(history: Sequence[dict], path: Path) -> Path:
     """Plot loss, every metric (training and validation) and the learning rate per epoch; return the path."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     columns = sorted({name for row in history for name in row})
     panels = _curve_panels(columns)
     epochs = [int(row.get("epoch", index)) + 1 for index, row in enumerate(history)]
@@ -126,6 +128,7 @@ def save_training_curves(history: Sequence[dict], path: Path) -> Path:
             axis.legend(fontsize=8)
         axis.set_title(panel.replace("_", " "))
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
     figure.tight_layout()
     return write_new_file(path, _figure_bytes(figure))

@@ -175,7 +175,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from colorize.config import TrainConfig
 from colorize.train import train_model
-config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=1, test_size=2, image_size=32,
+config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=1, test_size=0, image_size=32,
                      batch_size=4, preset="tiny", strategy="mirrored", run_name="mirrored")
 result = train_model(config, notify=print)
 print(json.dumps({"model": str(result.model_path), "interrupted": result.interrupted}))
