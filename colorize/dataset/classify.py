@@ -104,7 +104,7 @@ def classify_stream(stream: BinaryIO, size: int, min_side: int) -> Verdict:
 
 def _classify_image(image: Image.Image, min_side: int) -> Verdict:
     """Decide on an opened image: bomb, decode failure, grayscale, too small, ok."""
-    width, height = oriented_size(image)
+    width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
         return Verdict("unreadable", f"decompression bomb ({width}x{height} pixels)", width, height)
     image_format = image.format or "image"
@@ -114,6 +114,10 @@ def _classify_image(image: Image.Image, min_side: int) -> Verdict:
         message = str(error)
         reason = f"truncated {image_format}" if "truncated" in message else f"broken {image_format} ({message})"
         return Verdict("unreadable", _short(reason), width, height)
+    # Only after the decode: a PNG's getexif() loads the whole image, so before the
+    # pixel cap it decoded bombs (462 MB for 11000x10000), and a load failing inside
+    # it was swallowed, leaving a broken PNG that a second load() took as decoded.
+    width, height = oriented_size(image, (width, height))   # the size before a JPEG draft shrank it
     if is_grayscale(image.mode, pixels):
         return Verdict("grayscale", "grayscale", width, height)
     if min(width, height) < min_side:
@@ -121,9 +125,9 @@ def _classify_image(image: Image.Image, min_side: int) -> Verdict:
     return Verdict("ok", "", width, height)
 
 
-def oriented_size(image: Image.Image) -> tuple[int, int]:
-    """Return (width, height) after the EXIF orientation is applied."""
-    width, height = image.size
+def oriented_size(image: Image.Image, size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Return (width, height) after the EXIF orientation is applied (to `size`, default the image's)."""
+    width, height = size or image.size
     try:
         orientation = image.getexif().get(EXIF_ORIENTATION_TAG)
     except Exception:  # a broken EXIF block does not make the pixels unusable
