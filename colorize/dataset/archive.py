@@ -59,7 +59,9 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     """Open a zip for reading; DatasetError with one sentence if it is not a usable zip."""
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
+    # NotImplementedError: a central directory asking for a newer zip version than
+    # zipfile knows (a damaged header, found by the issue 8 fuzz, or a new format).
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
         raise DatasetError(f"{path} is not a readable zip file ({error}).") from error
 
 
