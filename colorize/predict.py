@@ -298,11 +298,16 @@ def _open_output_dir(config: "PredictConfig", scan: "ScanResult") -> Path:
 def _plan_jobs(entries: Sequence["ScannedFile"], output_dir: Path, result: PredictResult) -> list[_Job]:
     """Return the images still to colourise; record existing outputs and unsafe names in `result`."""
     names = _output_names(entries)
+    outputs = set(names.values())
     planned = []
     for entry in entries:
         relative = names[entry.path]
         if not _is_safe_relative(relative):
             result.bad.append(dataclasses.replace(entry, status="unreadable", reason="unsafe file name"))
+            continue
+        if any(folder in outputs for folder in relative.parents):  # a zip may hold x.png and x.png/y.png
+            result.bad.append(dataclasses.replace(entry, status="unreadable",
+                                                  reason=f"its folder {relative.parent} is another photo's output"))
             continue
         target = output_dir.joinpath(*relative.parts)
         if target.exists() or target.is_symlink():
@@ -348,7 +353,10 @@ def _write_output(job: _Job, colorized: np.ndarray, forbidden: set[Path]) -> Pat
     """Write one colourised image to its new file (temp name, then rename)."""
     from colorize.report import write_new_file
 
-    job.target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        job.target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file already there where a folder is needed, a full disk, ...
+        raise OutputError(f"Cannot create the folder {job.target.parent}: {error.strerror or error}") from error
     if job.target.resolve() in forbidden:  # a symlink in the output tree pointing at an input
         raise OutputError(f"Refusing to write {job.target}: it is one of the input files.")
     as_jpeg = job.target.suffix.lower() in JPEG_SUFFIXES
