@@ -46,7 +46,7 @@ def trained_run(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("trained")
     data = make_photos(root / "photos")
     finished = run_colorize(*train_args(data, root / "OUTPUT", "--epochs", "2", "--test-size", "3",
-                                        "--h5", "--seed", "7", "--run-name", "first"))
+                                        "--h5", "--seed", "7", "--run-name", "first"), cwd=root)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     return {"root": root, "data": data, "process": finished,
             "run_dir": root / "OUTPUT" / "models" / "first", "results_dir": root / "OUTPUT" / "results" / "first"}
@@ -145,7 +145,7 @@ def test_bad_values_are_one_line_and_exit_1_before_training(tmp_path, capsys):
     data = make_photos(tmp_path / "photos")
     output = tmp_path / "OUTPUT"
     # One real subprocess (exit code and stderr as a user sees them) ...
-    process = run_colorize(*train_args(data, output, "--epochs", "0"))
+    process = run_colorize(*train_args(data, output, "--epochs", "0"), cwd=tmp_path)
     assert process.returncode == 1
     assert process.stderr.strip().splitlines() == ["Error: Epochs must be at least 1 (got 0)."]
     # ... the rest through the same CLI entry point in-process (TensorFlow imports once).
@@ -201,7 +201,8 @@ def start_training(data: Path, output: Path, *extra: str) -> subprocess.Popen:
     """Start `python -m colorize train` in the background."""
     env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "colorize", *train_args(data, output, *extra)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=output.parent)  # an error log, if any, lands beside the test's files
 
 
 def wait_for_backup(process: subprocess.Popen, backup_dir: Path, timeout: float = 300) -> int:
@@ -232,7 +233,7 @@ def test_killed_run_resumes_where_it_stopped_with_the_same_command(tmp_path):
     assert (run_dir / "backup").is_dir() and not (run_dir / "model.keras").exists()
     epochs_before = len(history_rows(run_dir))
 
-    again = run_colorize(*train_args(data, output, *command))
+    again = run_colorize(*train_args(data, output, *command), cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Continuing the killed run" in again.stdout
     assert sorted(path.name for path in (output / "models").iterdir()) == ["resume"]
@@ -264,7 +265,7 @@ def test_continue_training_from_a_saved_model(trained_run):
     root = trained_run["root"]
     first_model = trained_run["run_dir"] / "model.keras"
     process = run_colorize(*train_args(trained_run["data"], root / "OUTPUT", "--epochs", "1", "--test-size", "2",
-                                       "--model", str(first_model), "--run-name", "first"))
+                                       "--model", str(first_model), "--run-name", "first"), cwd=root)
     assert process.returncode == 0, process.stdout + process.stderr
     assert (root / "OUTPUT" / "models" / "first-2" / "model.keras").is_file()
     config = json.loads((root / "OUTPUT" / "models" / "first-2" / "config.json").read_text())
