@@ -229,7 +229,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
     from colorize.evaluate import evaluate_model, format_table
 
     config = EvaluateConfig(model=args.model, data=args.data, limit=args.limit,
-                            output=args.output, run_name=args.run_name)
+                            output=args.output, run_name=args.run_name,
+                            test_size=args.test_size, seed=args.seed)
     # With --json, stdout holds the JSON object alone: messages go to stderr.
     notify = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else console.info
     bar = None
@@ -307,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     evaluate.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
     evaluate.add_argument("--run-name", default=None)
+    evaluate.add_argument("--test-size", type=int, default=None,
+                          help="score only the test split that `train --test-size N --seed S` held out")
+    evaluate.add_argument("--seed", type=int, default=42, help="the seed of that split (default: %(default)s)")
     evaluate.set_defaults(handler=command_evaluate)
 
     info = commands.add_parser("info", help="versions, devices (GPU or CPU) and paths")

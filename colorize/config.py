@@ -78,7 +78,11 @@ class EvaluateConfig:
     limit: int | None = None         # score at most this many images
     output: str | None = None        # output root for the grids
     run_name: str | None = None
+    test_size: int | None = None     # score only the test split `train --test-size N --seed S` held out
+    seed: int = DEFAULT_SEED         # the seed of that split
 
     def __post_init__(self) -> None:
         _require(bool(self.data), "Name the colour photos to evaluate on (--data PATH).")
         _require(self.limit is None or self.limit >= 1, f"Limit must be at least 1 (got {self.limit}).")
+        _require(self.test_size is None or self.test_size >= 1,
+                 f"Test size must be at least 1 (got {self.test_size}).")

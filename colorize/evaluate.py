@@ -140,7 +140,7 @@ def format_table(result: dict) -> list[str]:
 
 def _colour_files(config: EvaluateConfig, notify: Notify) -> tuple[str, list["ScannedFile"]]:
     """Return the scanned root and its usable colour photos (at most config.limit)."""
-    from colorize.dataset import resolve_dataset_path, scan_dataset
+    from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
 
     scan = scan_dataset(resolve_dataset_path(config.data))
     files = list(scan.ok)
@@ -150,9 +150,12 @@ def _colour_files(config: EvaluateConfig, notify: Notify) -> tuple[str, list["Sc
                            f"{counts['grayscale']} grayscale, {counts['too_small']} too small, "
                            f"{counts['not_image'] + counts['unreadable']} not readable images); "
                            "evaluate needs colour photos to compare against.")
+    if config.test_size is not None:   # the same seeded split train made: photos it never saw
+        files = list(split_dataset(files, None, config.test_size, config.seed).test)
     if config.limit is not None:
         files = files[:config.limit]
-    notify(f"Evaluating on {len(files)} colour photos from {scan.root}.")
+    held_out = f" (the test split of {config.test_size}, seed {config.seed})" if config.test_size else ""
+    notify(f"Evaluating on {len(files)} colour photos from {scan.root}{held_out}.")
     return scan.root, files
 
 

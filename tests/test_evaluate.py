@@ -125,3 +125,11 @@ def test_grid_columns_are_checked():
     assert parse_grid_columns("original, colorized,gray") == ["original", "colorized", "gray"]
     with pytest.raises(UsageError, match="sepia"):
         parse_grid_columns("original,sepia")
+
+
+def test_test_size_scores_only_the_split_that_train_held_out(models, photos, tmp_path):
+    result = run_colorize("evaluate", "--model", str(models["gray"]), "--data", str(photos), "--json",
+                          "--test-size", "2", "--seed", "7", "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["images"] == 2
+    assert "test split of 2, seed 7" in result.stderr, result.stderr
