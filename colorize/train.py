@@ -17,6 +17,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -484,10 +485,21 @@ def _save_atomically(model, path: Path) -> Path:
     try:
         model.save(str(temporary))
         os.replace(temporary, path)
-    except OSError as error:
+    except Exception as error:  # h5py reports a full disk as RuntimeError, not OSError (issue 8 test)
+        reason = _save_failure_reason(error, path.parent)
         temporary.unlink(missing_ok=True)
-        raise OutputError(f"Cannot save the model to {path}: {error.strerror or error}") from error
+        raise OutputError(f"Cannot save the model to {path}: {reason}") from error
     return path
+
+
+def _save_failure_reason(error: Exception, folder: Path) -> str:
+    """Return why a save failed in words: the system's reason, or a full disk behind h5py's obscure one."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(folder).free < 1024**2:   # measured before the partial file is removed
+            return "No space left on device"
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def save_final_model(model, config: TrainConfig, run_dir: Path) -> dict[str, Path]:
