@@ -667,6 +667,22 @@ def _scan_and_split(config: TrainConfig, scan, notify: Notify):
     return scan, split
 
 
+def check_output_outside_data(config: TrainConfig, scan) -> None:
+    """Refuse an output root that puts run folders inside the training data folder.
+
+    Never write into a user's input: and the grids and curves.png written there
+    would be scanned as training photos next time (`cd photos && colorize train --data .`).
+    """
+    if scan.kind != "folder":
+        return
+    data = Path(scan.root).resolve()
+    for folder in (models_root(config), results_root(config)):
+        folder = folder.resolve()
+        if folder == data or data in folder.parents:
+            raise OutputError(f"The output folder {folder.parent} is inside the training data {data}; "
+                              "choose an output folder outside it (--output DIR).")
+
+
 def _open_and_record(config: TrainConfig, scan, split, devices: DeviceSetup, model,
                      notify: Notify) -> tuple[Path, int]:
     """Open the run folder (new, or a killed run's) and write config.json into a new one."""
@@ -691,6 +707,7 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None,
     notify = notify or _quiet
     validate_config(config)
     scan, split = _scan_and_split(config, scan, notify)
+    check_output_outside_data(config, scan)
     devices = detect_devices(config.strategy)
     notify(devices.description)
     model = prepare_model(config, devices.strategy)
