@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -331,6 +332,13 @@ def run_handler(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         console.error("Interrupted.")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `colorize scan --json | head`: the reader left, which is no crash to log
+        # (this went to colorize-error.log as "unexpected"). Point stdout at
+        # devnull so the interpreter's last flush stays quiet (Python docs, signal).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_USER_ERROR
     except Exception:  # never a traceback on the user's screen
         log_path = write_error_log(traceback.format_exc())
         console.error(f"Something unexpected went wrong; the details are in {log_path}")
