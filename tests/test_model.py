@@ -62,22 +62,42 @@ def test_unknown_preset_is_a_usage_error():
         model.build_unet("huge")
 
 
-def test_rebalancing_weights_favour_rare_colours_and_average_one():
+@pytest.mark.parametrize("by", ["bin", "chroma"])
+def test_rebalancing_weights_favour_rare_colours_and_average_one(by):
     ab = np.zeros((1, 20, 20, 2), np.float32)
     ab[0, :2, :2] = [60 / 110, 40 / 110]          # 4 red pixels among 396 gray ones
-    weights = model.rebalancing_weights(tf.constant(ab)).numpy()
+    weights = model.rebalancing_weights(tf.constant(ab), by=by).numpy()
     assert weights.shape == (1, 20, 20)
     assert weights.mean() == pytest.approx(1.0, rel=1e-5)
     assert weights[0, 0, 0] > 5 * weights[0, 10, 10]
+
+
+def test_chroma_rebalancing_weighs_every_hue_of_one_saturation_alike():
+    ab = np.zeros((1, 20, 20, 2), np.float32)
+    ab[0, 0, :4] = [50 / 110, 0.0]      # red
+    ab[0, 1, :4] = [0.0, -50 / 110]     # blue, same chroma
+    weights = model.rebalancing_weights(tf.constant(ab), by="chroma").numpy()
+    assert weights[0, 0, 0] == pytest.approx(weights[0, 1, 0], rel=1e-5)
 
 
 def test_loss_is_l1_without_rebalancing_and_weighted_with_it():
     truth, prediction = random_pair(2, 8, 8, seed=3)[1], random_pair(2, 8, 8, seed=4)[1]
     plain = float(model.RebalancedL1Loss(rebalance=0.0)(truth, prediction))
     assert plain == pytest.approx(float(np.abs(truth - prediction).mean()), rel=1e-5)
-    assert float(model.RebalancedL1Loss()(truth, prediction)) != pytest.approx(plain, rel=1e-3)
+    assert float(model.RebalancedL1Loss()(truth, prediction)) == pytest.approx(plain, rel=1e-5)
+    assert float(model.RebalancedL1Loss(rebalance=0.5)(truth, prediction)) != pytest.approx(plain, rel=1e-3)
     with pytest.raises(UsageError):
         model.RebalancedL1Loss(rebalance=2.0)
+    with pytest.raises(UsageError):
+        model.RebalancedL1Loss(by="hue")
+
+
+def test_saturation_term_charges_only_missing_chroma():
+    truth = np.full((1, 4, 4, 2), [0.3, 0.4], np.float32)        # chroma 0.5
+    pale, vivid = truth * 0.5, truth * 1.5
+    plain, saturating = model.RebalancedL1Loss(rebalance=0.0), model.RebalancedL1Loss(rebalance=0.0, saturation=1.0)
+    assert float(saturating(truth, pale)) == pytest.approx(float(plain(truth, pale)) + 0.25, rel=1e-4)
+    assert float(saturating(truth, vivid)) == pytest.approx(float(plain(truth, vivid)), rel=1e-4)
 
 
 def test_colour_metrics_read_in_lab_units():
@@ -101,7 +121,7 @@ def test_colour_metric_monitors_work_in_auto_mode(tmp_path):
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
 def test_saved_model_round_trips_with_and_without_compile(tmp_path, suffix):
     lightness, ab = random_pair(4, 16, 16)
-    net = model.compile_for_training(model.build_unet("tiny"), rebalance=0.3)
+    net = model.compile_for_training(model.build_unet("tiny"), rebalance=0.3, by="chroma")
     net.fit(lightness, ab, epochs=1, batch_size=2, verbose=0)   # moves weights and BatchNorm statistics
     expected = net.predict(lightness, verbose=0)
     path = tmp_path / f"model{suffix}"
@@ -110,5 +130,5 @@ def test_saved_model_round_trips_with_and_without_compile(tmp_path, suffix):
         loaded = keras.models.load_model(path, compile=compile_flag)
         np.testing.assert_allclose(loaded.predict(lightness, verbose=0), expected, atol=1e-6)
     assert isinstance(loaded.loss, model.RebalancedL1Loss)
-    assert loaded.loss.rebalance == pytest.approx(0.3)
+    assert loaded.loss.rebalance == pytest.approx(0.3) and loaded.loss.by == "chroma"
     assert np.isfinite(loaded.evaluate(lightness, ab, verbose=0)).all()
