@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import os
 import shutil
 import signal
@@ -37,6 +38,7 @@ from colorize.constants import (
     LR_PLATEAU_FACTOR,
     LR_PLATEAU_MIN,
     LR_PLATEAU_PATIENCE,
+    MIN_CROPS_PER_EPOCH,
     MIXED_PRECISION_MIN_CAPABILITY,
     MODEL_FILE_NAME,
     MODEL_H5_FILE_NAME,
@@ -204,12 +206,18 @@ def prepare_model(config: TrainConfig, strategy=None):
         return compile_for_training(model, learning_rate=learning_rate_for(config))
 
 
+def training_steps_per_epoch(config: TrainConfig, split) -> int:
+    """Return the batches in one epoch: a pass over the photos, or MIN_CROPS_PER_EPOCH crops if more."""
+    photos_pass = math.ceil(len(split.train) / config.batch_size)
+    return max(photos_pass, math.ceil(MIN_CROPS_PER_EPOCH / config.batch_size))
+
+
 def make_training_data(config: TrainConfig, split) -> tuple:
-    """Return the (training, validation) tf.data pipelines for a split."""
+    """Return the (training, validation) tf.data pipelines for a split; training repeats."""
     from colorize.loader import make_dataset
 
     training = make_dataset(split.train, config.image_size, config.batch_size, training=True,
-                            seed=config.seed, noise=config.noise)
+                            seed=config.seed, noise=config.noise, repeat=True)
     validation = make_dataset(split.validation, config.image_size, config.batch_size, training=False,
                               seed=config.seed)
     return training, validation
@@ -279,7 +287,8 @@ def estimate_training_time(config: TrainConfig, split, model=None, strategy=None
                                            training=False, repeat=True))
     train_start, train_cost = _seconds_per_image(probe, train_batches, ESTIMATE_TIMED_STEPS, train=True)
     validation_start, validation_cost = _seconds_per_image(probe, validation_batches, 1, train=False)
-    per_epoch = train_cost * len(split.train) + validation_cost * len(split.validation)
+    trained_per_epoch = training_steps_per_epoch(config, split) * config.batch_size
+    per_epoch = train_cost * trained_per_epoch + validation_cost * len(split.validation)
     epochs = config.epochs if epochs is None else epochs
     startup = train_start + validation_start
     return TimeEstimate(train_cost, per_epoch, startup + per_epoch * epochs, epochs, startup)
@@ -472,6 +481,7 @@ def fit_model(model, config: TrainConfig, split, run_dir: Path, initial_epoch: i
     with stopper.catching_sigint():
         # shuffle=False: the tf.data pipeline shuffles itself (Keras would only warn).
         model.fit(training, validation_data=validation, epochs=config.epochs, shuffle=False,
+                  steps_per_epoch=training_steps_per_epoch(config, split),
                   callbacks=[stopper, *build_callbacks(config, run_dir, initial_epoch)], verbose=verbose)
     return stopper.interrupted
 
