@@ -89,6 +89,12 @@ METRICS_FILE_NAME = "metrics.json"
 BACKUP_DIR_NAME = "backup"                 # BackupAndRestore's folder: present = resumable
 CHECKPOINT_FILE_NAME = "checkpoint.weights.h5"   # best (or last) epoch's weights while training
 TENSORBOARD_DIR_NAME = "tensorboard"
+# An epoch trains on at least this many random crops (the training photos are
+# passed over several times when there are few): with 205 photos an epoch was
+# 13 steps, and ReduceLROnPlateau (patience 3) halved the rate on noise down to
+# 6e-5 by epoch 25 while the model still underfit. 640 crops is the epoch of
+# DESIGN.md's feasibility run.
+MIN_CROPS_PER_EPOCH = 640
 # Training schedule: halve the rate after 3 epochs without progress on the
 # monitor, never below 1e-5; early stopping (when asked) waits twice as long so
 # the lowered rate gets its chance first.
