@@ -230,14 +230,28 @@ def test_predict_cli_end_to_end(tmp_path, model_files):
     assert snapshot(photos) == before
 
 
-@pytest.mark.skipif(DEFAULT_MODEL_PATH.is_file(), reason="a default model is shipped now")
-def test_predict_cli_without_a_shipped_model_says_so(tmp_path):
-    photo = save_image(tmp_path / "photo.png", detailed_gray(20, 20))
-    finished = run_colorize("predict", "--model", "default", "--input", str(photo), cwd=tmp_path,
-                            env={"COLORIZE_OUTPUT": str(tmp_path / "OUTPUT")})
-    assert finished.returncode == 1
-    assert "No pretrained model is shipped yet" in finished.stderr
-    assert len(finished.stderr.strip().splitlines()) == 1
+def test_shipped_default_model_loads_and_colourises_a_small_photo(tmp_path):
+    """Issue 7: `--model default` works on a fresh checkout with zero downloads."""
+    assert DEFAULT_MODEL_PATH.is_file(), "data/models/default.keras must ship with the repo"
+    sky_over_sand = np.zeros((48, 72), dtype=np.uint8)
+    sky_over_sand[:24], sky_over_sand[24:] = 200, 120
+    photo = save_image(tmp_path / "photo.png", sky_over_sand)
+    finished = run_colorize("predict", "--model", "default", "--input", str(photo), "--output",
+                            str(tmp_path / "out"), cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    result = np.asarray(Image.open(tmp_path / "out" / "photo.png").convert("RGB"))
+    assert result.shape == (48, 72, 3)
+    chroma = np.abs(result.astype(int) - result.mean(axis=2, keepdims=True)).mean()
+    assert chroma > 0.5, "the shipped model should add some colour, not return gray"
+
+
+def test_shipped_default_h5_predicts_what_the_keras_file_predicts():
+    from colorize.predict import Colorizer
+
+    photo = detailed_gray(40, 56)
+    from_keras = Colorizer.from_path(DEFAULT_MODEL_PATH).colorize(photo)
+    from_h5 = Colorizer.from_path(DEFAULT_MODEL_PATH.with_suffix(".h5")).colorize(photo)
+    assert np.abs(from_keras.astype(int) - from_h5.astype(int)).max() <= 1
 
 
 def test_read_only_input_folder_is_colourised_and_left_as_it_was(tmp_path, model_files):
