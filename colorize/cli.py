@@ -31,17 +31,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def print_json(data: dict) -> None:
     """Print one JSON object on stdout and nothing else there."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
