@@ -44,7 +44,11 @@ def resolve_model_path(path: str) -> Path:
             raise ModelError(NO_DEFAULT_MODEL)
         return DEFAULT_MODEL_PATH
     candidate = Path(path).expanduser()
-    if not candidate.exists():
+    try:
+        exists = candidate.exists()
+    except OSError as error:  # a name too long (ENAMETOOLONG), a permission problem on the way
+        raise ModelError(f"Model file {path} cannot be opened ({error.strerror or error}).") from error
+    if not exists:
         raise ModelError(f"Model file not found: {path}")
     if candidate.is_dir():
         raise ModelError(f"{path} is a folder; name a .keras or .h5 model file.")

@@ -152,8 +152,13 @@ def validate_config(config: TrainConfig) -> None:
         raise UsageError(f"Unknown monitor {config.monitor!r}; choose one of {', '.join(MONITORS)}.")
     if config.model == "new":
         check_image_size(config.image_size, config.preset)
-    elif not Path(config.model).is_file():
-        raise ModelError(f"The model to continue from does not exist: {config.model}")
+    else:
+        from colorize.modelfile import resolve_model_path
+
+        try:
+            resolve_model_path(config.model)   # a name too long is a ModelError there, not an OSError
+        except ModelError:
+            raise ModelError(f"The model to continue from does not exist: {config.model}") from None
 
 
 def monitor_mode(monitor: str) -> str:

@@ -88,7 +88,11 @@ def resolve_dataset_path(path: str | Path) -> Path:
                                "project from its source folder (pip install -e .) to get data/.")
         return DEFAULT_DATASET_DIR
     resolved = Path(path).expanduser()
-    if not resolved.exists():
+    try:
+        exists = resolved.exists()
+    except OSError as error:  # a name too long (ENAMETOOLONG), a permission problem on the way
+        raise DatasetError(f"{path} cannot be opened ({error.strerror or error}).") from error
+    if not exists:
         raise DatasetError(f"{path} does not exist; give a folder, a .zip, an image, or 'default'.")
     return resolved.resolve()
 
