@@ -1,0 +1,93 @@
+"""Issue 8, training killed: SIGKILL mid-epoch (and again while it saves), then the
+same command: it resumes from BackupAndRestore's last epoch, finishes, and the
+final model loads with the right shapes. A file under a final model name is
+always whole (saved under a temporary name, then renamed).
+
+test_train.py's slow test kills once after an epoch's backup; this one kills
+inside epochs, several times, and checks every model file left at each kill.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import colorful_image, run_colorize, save_image
+
+EPOCHS = 40
+COMMAND = ("--preset", "tiny", "--image-size", "32", "--batch-size", "2", "--epochs", str(EPOCHS),
+           "--test-size", "2", "--run-name", "killed", "--h5")
+
+
+def train_command(data: Path, output: Path) -> list[str]:
+    return ["train", "--data", str(data), "--output", str(output), *COMMAND]
+
+
+def backup_epoch(backup: Path) -> int:
+    try:
+        return json.loads((backup / "training_metadata.json").read_text())["epoch"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def check_whole_model_files(run_dir: Path) -> None:
+    """Whatever sits under a final model name loads and maps (N, H, W, 1) L to (N, H, W, 2) ab."""
+    from colorize.modelfile import inspect_model, load_model_file
+
+    for name in ("model.keras", "model.h5"):
+        if (run_dir / name).exists():
+            model = load_model_file(run_dir / name)
+            assert inspect_model(model).kind == "ab"
+            prediction = model.predict(np.zeros((1, 32, 32, 1), np.float32), verbose=0)
+            assert prediction.shape == (1, 32, 32, 2)
+
+
+@pytest.mark.slow
+def test_training_killed_mid_epoch_resumes_from_the_backup_and_finishes(tmp_path):
+    data, output = tmp_path / "photos", tmp_path / "OUTPUT"
+    for index in range(24):   # 16 training images in batches of 2: 8 steps per epoch
+        save_image(data / f"img{index:02d}.png", colorful_image(32, 32, seed=index))
+    run_dir = output / "models" / "killed"
+    rng = random.Random(8)
+    kills = 0
+    for _ in range(3):
+        process = subprocess.Popen([sys.executable, "-m", "colorize", *train_command(data, output)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env=dict(os.environ, NO_COLOR="1"))
+        start_epoch = backup_epoch(run_dir / "backup")
+        deadline = time.monotonic() + 300
+        while backup_epoch(run_dir / "backup") <= start_epoch and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.05, 0.6))   # somewhere inside the next epoch
+        if process.poll() is not None:
+            break   # it finished before the kill: nothing left to resume
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        kills += 1
+        check_whole_model_files(run_dir)
+        assert not list(run_dir.glob("model.*")) or (run_dir / "model.keras").exists()
+    assert kills >= 2
+
+    again = run_colorize(*train_command(data, output))
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "Continuing the killed run" in again.stdout
+    assert sorted(path.name for path in (output / "models").iterdir()) == ["killed"]
+    with open(run_dir / "history.csv", newline="") as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs == list(range(EPOCHS))
+    assert not (run_dir / "backup").exists()
+    assert not [path.name for path in run_dir.iterdir() if "partial" in path.name]
+    check_whole_model_files(run_dir)
+    assert (run_dir / "model.keras").is_file() and (run_dir / "model.h5").is_file()
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs_run"] == EPOCHS
