@@ -37,6 +37,9 @@ def write_new_file(path: Path, data: bytes) -> Path:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise OutputError(f"Cannot write {path}: {error.strerror or error}") from error
+    except BaseException:  # Ctrl-C mid-write left .name.partial behind (issue 8 test)
+        temporary.unlink(missing_ok=True)
+        raise
     return path
 
 
