@@ -164,16 +164,17 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     """Run the `evaluate` command's work; return the result dict (also saved as evaluation.json)."""
     from colorize.devices import load_tensorflow
     from colorize.modelfile import resolve_model_path
-    from colorize.paths import new_run_dir, output_root
+    from colorize.paths import new_run_dir, output_root, refuse_output_inside_data
     from colorize.predict import Colorizer
     from colorize.report import write_json
 
     notify = notify or (lambda message: None)
     model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import
     data_root, files = _colour_files(config, notify)
+    root = Path(config.output) if config.output else output_root()
+    refuse_output_inside_data(root / "results", Path(data_root))
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results
     colorizer = Colorizer.from_path(model_path)
-    root = Path(config.output) if config.output else output_root()
     run_dir = new_run_dir(root / "results", config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))
     result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir)
     result = {"model": str(model_path), "data": data_root, **result, "results_dir": str(run_dir)}

@@ -53,6 +53,18 @@ def new_run_dir(parent: Path, name: str | None = None) -> Path:
     raise OutputError(f"Too many runs named {base!r} in {parent}; choose another --run-name.")
 
 
+def refuse_output_inside_data(output: Path, data: Path) -> None:
+    """Raise OutputError when `output` is the data folder or inside it.
+
+    Never write into a user's input: and grids written there would be scanned
+    as photos by the next run on that folder.
+    """
+    output, data = output.resolve(), data.resolve()
+    if output == data or data in output.parents:
+        raise OutputError(f"The output folder {output} is inside the data {data}; "
+                          "choose an output folder outside it (--output DIR).")
+
+
 def write_error_log(traceback_text: str) -> Path:
     """Append a traceback to OUTPUT/colorize-error.log and return the log's path."""
     from colorize.constants import ERROR_LOG_NAME

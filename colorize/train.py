@@ -688,14 +688,12 @@ def check_output_outside_data(config: TrainConfig, scan) -> None:
     Never write into a user's input: and the grids and curves.png written there
     would be scanned as training photos next time (`cd photos && colorize train --data .`).
     """
+    from colorize.paths import refuse_output_inside_data
+
     if scan.kind != "folder":
         return
-    data = Path(scan.root).resolve()
     for folder in (models_root(config), results_root(config)):
-        folder = folder.resolve()
-        if folder == data or data in folder.parents:
-            raise OutputError(f"The output folder {folder.parent} is inside the training data {data}; "
-                              "choose an output folder outside it (--output DIR).")
+        refuse_output_inside_data(folder, Path(scan.root))
 
 
 def _open_and_record(config: TrainConfig, scan, split, devices: DeviceSetup, model,
