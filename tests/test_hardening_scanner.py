@@ -296,11 +296,18 @@ def _png_bomb(path: Path, width: int, height: int) -> Path:
 
 
 PEAK_MEMORY_SCAN = """
-import json, resource, sys
+import json, sys
+
+def peak_mb():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork + exec, so a child of a
+    # big pytest process (TensorFlow loaded) would report the parent's peak.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
 from colorize.dataset import scan_dataset
 (entry,) = scan_dataset(sys.argv[1]).files
 print(json.dumps({"status": entry.status, "reason": entry.reason,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
 

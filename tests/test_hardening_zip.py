@@ -110,7 +110,14 @@ def _set_declared_size(data: bytes, size: int) -> bytes:
 
 
 LYING_ZIP_SCAN = """
-import json, resource, sys
+import json, sys
+
+def peak_mb():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork + exec, so a child of a
+    # big pytest process (TensorFlow loaded) would report the parent's peak.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
 from colorize.dataset import UnreadableImageError, read_file_bytes, scan_dataset
 (entry,) = scan_dataset(sys.argv[1]).files
 try:
@@ -118,7 +125,7 @@ try:
 except UnreadableImageError:
     size = -1
 print(json.dumps({"status": entry.status, "read": size,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
 

@@ -201,7 +201,8 @@ def test_predict_path_end_to_end_with_garbage_answers(tmp_path, tiny_model_file)
     assert "No such file: nowhere.keras" in result.stdout
     assert f"A model file ends in .keras or .h5: {tmp_path / 'notes.txt'}" in result.stdout
     assert "broken.keras" in result.stderr                   # the load failure, one red line ...
-    assert result.stdout.count("Model file") >= 4            # ... and the question again
+    model_questions = result.stdout.count("Model file (") + result.stdout.count("Model ('default'")
+    assert model_questions >= 4                                # ... and the question again
     assert "No such file or folder: nowhere" in result.stdout
     assert f"Not a folder: {tmp_path / 'notes.txt'}" in result.stdout
     assert "Colourised 3 photos" in result.stdout
