@@ -246,6 +246,8 @@ def check_path(text: str, must_exist: bool = True, kind: str = "any") -> Path:
     """Return the typed path (quotes from drag-and-drop removed, ~ expanded) or raise InvalidResponse."""
     if kind not in PATH_KIND_NAMES:
         raise ValueError(f"unknown path kind {kind!r}")
+    if "\x00" in text:  # no file system accepts it; Path.resolve() would raise ValueError
+        raise InvalidResponse("A path cannot contain a NUL character.")
     path = Path(os.path.expanduser(text.strip().strip("'\"")))
     found = path_kind(path)
     if found is None:

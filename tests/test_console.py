@@ -99,7 +99,7 @@ def test_ask_path_file_kind_and_nul_bytes(monkeypatch, capsys, tmp_path):
     feed(monkeypatch, "bad\x00name", str(tmp_path), str(a_file))
     assert console.ask_path("Model file", kind="file") == a_file
     out = capsys.readouterr().out
-    assert "No such file: bad" in out and f"Not a file: {tmp_path}" in out
+    assert "A path cannot contain a NUL character." in out and f"Not a file: {tmp_path}" in out
 
 
 def test_ask_path_may_name_a_new_path_and_needs_an_answer(monkeypatch, capsys, tmp_path):
@@ -180,3 +180,9 @@ def test_prompts_under_random_answers_return_valid_values_or_end_of_input(monkey
         except EOFError:
             continue
         assert is_valid(value)
+
+
+def test_a_path_with_a_nul_character_is_re_asked_even_when_it_need_not_exist():
+    # Found by the slow wizard fuzz: a results folder "a\x00b" reached Path.resolve() and crashed.
+    with pytest.raises(console.InvalidResponse, match="NUL"):
+        console.check_path("res\x00ults", must_exist=False, kind="folder")
