@@ -170,13 +170,10 @@ def tiny_model_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def training_folder(tmp_path: Path) -> Path:
-    """Twelve 32x32 colour photos and one text file pretending to be a JPEG."""
-    folder = tmp_path / "colour"
-    for index in range(12):
-        save_image(folder / f"img{index:02d}.png", colorful_image(32, 32, seed=index))
-    (folder / "notes.jpg").write_text("not a photo")
-    return folder
+def training_folder(color_folder: Path) -> Path:
+    """conftest's twelve 32x32 colour photos and one text file pretending to be a JPEG."""
+    (color_folder / "notes.jpg").write_text("not a photo")
+    return color_folder
 
 
 # --- predict path ----------------------------------------------------------------
