@@ -5,6 +5,10 @@ With --test-size and --seed it rebuilds train's split of --data and scores only
 the test part (the photos `train --test-size N --seed S` never trained on);
 without them it scores every usable colour photo of --data.
 
+It scores the model twice in one run: as `predict` uses it (ab smoothed along
+L's edges by the guided filter) and its raw ab (Colorizer(smooth=False)), so
+the filter's effect is measured side by side.
+
     python benchmarks/bench_evaluate.py --model default --data default --test-size 42 --seed 42
 """
 
@@ -29,6 +33,14 @@ def markdown_table(result: dict) -> list[str]:
     for name, label, number, _ in TABLE_ROWS:
         lines.append(f"| {label} | {number.format(result[name])} | {number.format(result['gray_baseline'][name])} |")
     lines.append(f"| colourfulness of the originals | {result['colorfulness_gt']:.1f} | |")
+    return lines
+
+
+def raw_versus_smoothed(raw: dict, smoothed: dict) -> list[str]:
+    """Return a Markdown table of the model's raw and smoothed figures."""
+    lines = ["| figure | raw ab | smoothed ab (what predict gives) |", "|---|---:|---:|"]
+    for name, label, number, _ in TABLE_ROWS:
+        lines.append(f"| {label} | {number.format(raw[name])} | {number.format(smoothed[name])} |")
     return lines
 
 
@@ -68,6 +80,9 @@ def main() -> int:
     print(f"\ncolourfulness gap ratio model / baseline: {gap_ratio:.2f} (bar: at most 0.5)")
     print(f"quality bar met: {verdict['psnr'] and verdict['ssim'] and gap_ratio <= 0.5}")
     print(f"grids: {', '.join(result['grids'])}")
+    colorizer.smooth = False
+    raw = evaluate_files(colorizer, files, progress=console.ProgressBar("Evaluating raw ab"), grid_dir=None)
+    print("\n" + "\n".join(raw_versus_smoothed(raw, result)))
     return 0
 
 

@@ -22,6 +22,8 @@ from PIL import Image
 
 from colorize import color
 from colorize.constants import (
+    CHROMA_FILTER_EPS,
+    CHROMA_FILTER_RADIUS_SHARE,
     GRID_THUMBNAIL_SIDE,
     PREDICT_BATCH_PIXELS,
     PREDICT_GRID_IMAGES,
@@ -31,6 +33,7 @@ from colorize.constants import (
     PREDICT_STRIP_PIXELS,
 )
 from colorize.errors import ColorizeError, DatasetError, OutputError, UsageError
+from colorize.guided_filter import guided_filter
 from colorize.modelfile import inspect_model, load_model_file, resolve_model_path
 
 if TYPE_CHECKING:
@@ -96,6 +99,13 @@ def merge_full_resolution(lightness: np.ndarray, ab: np.ndarray, saturation: flo
     return rgb
 
 
+def smooth_chroma(working_lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Return `ab` (working size, Lab units) smoothed along the edges of L (0..100) at the same size."""
+    radius = max(1, round(max(ab.shape[:2]) * CHROMA_FILTER_RADIUS_SHARE))
+    smoothed = guided_filter(working_lightness / 100.0, ab, radius, CHROMA_FILTER_EPS)
+    return smoothed.astype(np.float32)
+
+
 def _as_image_array(image: np.ndarray) -> np.ndarray:
     """Check that `image` is uint8 (H, W) or (H, W, 3) and return it."""
     image = np.asarray(image)
@@ -109,16 +119,19 @@ def _as_image_array(image: np.ndarray) -> np.ndarray:
 @dataclass
 class _PreparedImage:
     lightness: np.ndarray     # full-size L, float32 0..100
+    working_lightness: np.ndarray   # L at the model's working size, the guide for smooth_chroma
     model_input: np.ndarray   # (h, w, 1) float32 at the model's working size
 
 
 class Colorizer:
     """A loaded model plus the rules to run it on photos of any size."""
 
-    def __init__(self, model: "keras.Model", working_long_side: int = PREDICT_LONG_SIDE):
+    def __init__(self, model: "keras.Model", working_long_side: int = PREDICT_LONG_SIDE,
+                 smooth: bool = True):
         self.model = model
         self.info = inspect_model(model)
         self.working_long_side = working_long_side
+        self.smooth = smooth   # False gives the model's raw ab (benchmarks compare both)
         self._run_model = None
 
     @classmethod
@@ -142,7 +155,7 @@ class Colorizer:
             model_input = color.normalize_l(working)
         else:  # older RGB colourisers take the gray picture itself, 0..1
             model_input = color.gray_to_rgb(working)[..., 0]
-        return _PreparedImage(lightness, model_input[..., None].astype(np.float32))
+        return _PreparedImage(lightness, working, model_input[..., None].astype(np.float32))
 
     def _predict_ab(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Run the model on same-size groups of inputs; return ab in Lab units for each."""
@@ -177,6 +190,8 @@ class Colorizer:
         """Return each image colourised: uint8 (H, W, 3) RGB of the same size as its input."""
         prepared = [self._prepare(image) for image in images]
         predictions = self._predict_ab([item.model_input for item in prepared])
+        if self.smooth:
+            predictions = [smooth_chroma(item.working_lightness, ab) for item, ab in zip(prepared, predictions)]
         return [merge_full_resolution(item.lightness, ab, saturation) for item, ab in zip(prepared, predictions)]
 
     def colorize(self, rgb: np.ndarray, saturation: float = 1.0) -> np.ndarray:
