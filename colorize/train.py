@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -247,6 +247,11 @@ class TimeEstimate:
     seconds_total: float              # every epoch still to run, plus the start-up
     epochs: int = 0
     seconds_startup: float = 0.0      # graph tracing of the first train and validation steps
+
+    def for_epochs(self, epochs: int) -> "TimeEstimate":
+        """Return the same measurement for `epochs` epochs."""
+        return replace(self, epochs=epochs,
+                                   seconds_total=self.seconds_startup + self.seconds_per_epoch * epochs)
 
     def describe(self) -> str:
         """Return e.g. 'about 40 s per epoch, 7 min total for 10 epochs on this machine'."""
@@ -711,11 +716,15 @@ def _open_and_record(config: TrainConfig, scan, split, devices: DeviceSetup, mod
 
 
 def train_model(config: TrainConfig, notify: Notify | None = None, scan=None,
-                progress: Callable[[int, int], None] | None = None) -> TrainResult:
+                progress: Callable[[int, int], None] | None = None,
+                estimate: TimeEstimate | None = None) -> TrainResult:
     """Scan, split, build or load, estimate, fit, evaluate, and write the run folder; return where it all is.
 
     `scan` skips the scan when the front end already did it; `progress` follows the
-    final evaluation. Ctrl-C stops after the current step and still saves and reports.
+    final evaluation; `estimate` is a time estimate the front end already measured
+    and showed for this config (the wizard does, to ask for epochs), so the ~10 s of
+    measuring steps are not run twice. Ctrl-C stops after the current step and
+    still saves and reports.
     """
     notify = notify or _quiet
     validate_config(config)
@@ -725,7 +734,7 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None,
     notify(devices.description)
     model = prepare_model(config, devices.strategy)
     run_dir, initial_epoch = _open_and_record(config, scan, split, devices, model, notify)
-    if initial_epoch < config.epochs and config.strategy != "multiworker":
+    if initial_epoch < config.epochs and config.strategy != "multiworker" and estimate is None:
         estimate = estimate_training_time(config, split, model, devices.strategy,
                                           epochs=config.epochs - initial_epoch)
         notify(f"Training will take {estimate.describe()}.")

@@ -14,6 +14,7 @@ import sys
 import traceback
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from colorize import console
 from colorize.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR
@@ -21,6 +22,9 @@ from colorize.config import PredictConfig, TrainConfig
 from colorize.constants import MODEL_SUFFIXES
 from colorize.errors import ColorizeError
 from colorize.paths import write_error_log
+
+if TYPE_CHECKING:
+    from colorize.train import TimeEstimate
 
 MAIN_MENU = {
     "1": "train a model on your own colour photos",
@@ -113,15 +117,17 @@ def train_path() -> None:
     image_size = ask_image_size(preset)
     config = TrainConfig(data=data, train_size=train_size, test_size=test_size, image_size=image_size,
                          batch_size=preset_settings(preset)["batch_size"], preset=preset)
-    config = replace(config, epochs=ask_epochs(config, scan))
-    config = replace(config, model=ask_model_to_start_from())
+    epochs, estimate = ask_epochs(config, scan)
+    config = replace(config, epochs=epochs, model=ask_model_to_start_from())
     show_model_overview(config)
     save_best = console.ask_yes_no("Keep the best epoch while training (else the last one)?", default=True)
     monitor = ask_monitor() if save_best else config.monitor
     config = replace(config, save_best=save_best, monitor=monitor)
     console.info("Training; press Ctrl-C to stop early (the model so far is saved).")
+    # The estimate was measured on a new model of this preset: a loaded model is measured again.
     result = train.train_model(config, notify=console.info, scan=scan,
-                               progress=console.ProgressBar("Evaluating"))
+                               progress=console.ProgressBar("Evaluating"),
+                               estimate=estimate if config.model == "new" else None)
     show_train_result(result)
 
 
@@ -213,8 +219,8 @@ def ask_image_size(preset: str) -> int:
     return console.ask_int("Training image size in pixels?", minimum, maximum, default, multiple_of=factor)
 
 
-def ask_epochs(config: TrainConfig, scan) -> int:
-    """Measure the time per epoch, show it, and return the number of epochs."""
+def ask_epochs(config: TrainConfig, scan) -> tuple[int, "TimeEstimate"]:
+    """Measure the time per epoch, show it, and return (epochs, the estimate for them)."""
     from colorize import dataset, train
 
     console.info("Measuring how fast this machine trains (a few steps)...")
@@ -223,10 +229,9 @@ def ask_epochs(config: TrainConfig, scan) -> int:
     console.info(f"Estimate: {estimate.describe()}.")
     epochs = console.ask_int("How many epochs (passes over the photos)?", 1, MAX_EPOCHS, config.epochs)
     if epochs != estimate.epochs:
-        estimate = replace(estimate, epochs=epochs,
-                           seconds_total=estimate.seconds_startup + estimate.seconds_per_epoch * epochs)
+        estimate = estimate.for_epochs(epochs)
         console.info(f"Training will take {estimate.describe()}.")
-    return epochs
+    return epochs, estimate
 
 
 def ask_model_to_start_from() -> str:

@@ -248,7 +248,7 @@ def train_answers(folder: Path) -> list[str]:
             "1", "1", "y", ""]             # new model, the diagram, keep the best by val_loss
 
 
-@pytest.mark.slow  # 35-60 s on the shared 2 cores: two time estimates, one epoch, evaluation, report
+@pytest.mark.slow  # 35-60 s on the shared 2 cores: a time estimate, one epoch, evaluation, report
 def test_train_path_end_to_end_with_garbage_answers(training_folder, tmp_path):
     given = train_answers(training_folder)
     broken_model = tmp_path / "broken.keras"
@@ -273,6 +273,8 @@ def test_train_path_end_to_end_with_garbage_answers(training_folder, tmp_path):
     assert "broken.keras" in result.stderr                      # a bad model: one red line ...
     assert out.count("Start from?") == 2                         # ... and the question again
     assert "bottleneck" in out                                   # the diagram
+    # Measured once, by the wizard; train_model reuses it rather than measuring again.
+    assert out.count("Measuring how fast") == 1 and out.count("Training will take") == 1
     assert "gray baseline" in out
     models = list((tmp_path / "OUTPUT" / "models").rglob("model.keras"))
     assert len(models) == 1
