@@ -11,10 +11,16 @@ import os
 
 
 @contextlib.contextmanager
-def _stderr_silenced():
-    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines
-    (oneDNN, cuda stubs, cuInit) are written before absl logging starts, so
-    TF_CPP_MIN_LOG_LEVEL cannot hide them."""
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the block.
+
+    TensorFlow's C++ start-up lines (oneDNN, cuda stubs, cuInit) are written
+    before absl logging starts, so TF_CPP_MIN_LOG_LEVEL cannot hide them; the
+    same holds for the "E0000 ... oneDNN supports DT_INT32 only on platforms
+    with AVX-512" line the first training step of a process prints on CPUs
+    without AVX-512 (a harmless fallback that reads like an error). Python
+    exceptions still reach the user: they are printed after the block.
+    """
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as devnull:
@@ -28,7 +34,7 @@ def _stderr_silenced():
 @functools.lru_cache(maxsize=1)
 def load_tensorflow():
     """Import TensorFlow and probe its devices once, without start-up noise; return tf."""
-    with _stderr_silenced():
+    with native_stderr_silenced():
         import tensorflow as tf
 
         tf.config.list_physical_devices()

@@ -445,7 +445,37 @@ def _callback_classes():
             finally:
                 signal.signal(signal.SIGINT, previous)
 
-    return LearningRateLogger, StopOnInterrupt
+    class QuietFirstStep(keras.callbacks.Callback):
+        """Keep TensorFlow's native stderr quiet during the first training step only.
+
+        Compiling the training function logs "E0000 ... oneDNN supports DT_INT32
+        only on platforms with AVX-512" on CPUs without AVX-512: a harmless
+        fallback that reads like an error. `restore` must run in a finally, so an
+        exception in that step still reaches the screen.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self._silenced = None
+            self._done = False
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if not self._done and self._silenced is None:
+                from colorize.devices import native_stderr_silenced
+
+                self._silenced = native_stderr_silenced()
+                self._silenced.__enter__()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.restore()
+
+        def restore(self) -> None:
+            if self._silenced is not None:
+                self._silenced.__exit__(None, None, None)
+                self._silenced = None
+            self._done = True
+
+    return LearningRateLogger, StopOnInterrupt, QuietFirstStep
 
 
 def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0) -> list:
@@ -457,7 +487,7 @@ def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0) 
     """
     import keras
 
-    learning_rate_logger, _ = _callback_classes()
+    learning_rate_logger, _, _ = _callback_classes()
     mode = monitor_mode(config.monitor)
     # A resumed run starts ModelCheckpoint from the best value already logged, so
     # a worse first epoch after the restart does not replace the best weights.
@@ -483,16 +513,20 @@ def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0) 
 def fit_model(model, config: TrainConfig, split, run_dir: Path, initial_epoch: int = 0,
               notify: Notify = _quiet) -> bool:
     """Train `model` in place with the run's callbacks; return True when Ctrl-C stopped it."""
-    _, stop_on_interrupt = _callback_classes()
-    stopper = stop_on_interrupt(notify)
+    _, stop_on_interrupt, quiet_first_step = _callback_classes()
+    stopper, quiet = stop_on_interrupt(notify), quiet_first_step()
     training, validation = make_training_data(config, split)
     # One line per epoch when the output is a log file; Keras's live bar on a terminal.
     verbose = 1 if sys.stdout.isatty() else 2
     with stopper.catching_sigint():
-        # shuffle=False: the tf.data pipeline shuffles itself (Keras would only warn).
-        model.fit(training, validation_data=validation, epochs=config.epochs, shuffle=False,
-                  steps_per_epoch=training_steps_per_epoch(config, split),
-                  callbacks=[stopper, *build_callbacks(config, run_dir, initial_epoch)], verbose=verbose)
+        try:
+            # shuffle=False: the tf.data pipeline shuffles itself (Keras would only warn).
+            model.fit(training, validation_data=validation, epochs=config.epochs, shuffle=False,
+                      steps_per_epoch=training_steps_per_epoch(config, split),
+                      callbacks=[stopper, quiet, *build_callbacks(config, run_dir, initial_epoch)],
+                      verbose=verbose)
+        finally:
+            quiet.restore()
     return stopper.interrupted
 
 
