@@ -539,6 +539,9 @@ def _save_atomically(model, path: Path) -> Path:
     try:
         model.save(str(temporary))
         os.replace(temporary, path)
+    except KeyboardInterrupt:   # a second Ctrl-C while saving: quit, but leave no half file
+        temporary.unlink(missing_ok=True)
+        raise
     except Exception as error:  # h5py reports a full disk as RuntimeError, not OSError (issue 8 test)
         reason = _save_failure_reason(error, path.parent)
         temporary.unlink(missing_ok=True)

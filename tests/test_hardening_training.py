@@ -91,3 +91,21 @@ def test_training_killed_mid_epoch_resumes_from_the_backup_and_finishes(tmp_path
     check_whole_model_files(run_dir)
     assert (run_dir / "model.keras").is_file() and (run_dir / "model.h5").is_file()
     assert json.loads((run_dir / "metrics.json").read_text())["epochs_run"] == EPOCHS
+
+
+def test_a_second_ctrl_c_while_the_model_is_saved_leaves_no_partial_file(tmp_path):
+    from colorize.config import TrainConfig
+    from colorize.train import save_final_model
+
+    class InterruptedWhileSaving:
+        """Stands in for a Keras model whose save is cut short by Ctrl-C once the file is half written."""
+
+        def save(self, path):
+            Path(path).write_bytes(b"PK\x03\x04 half a zip")   # what a cut-off save leaves
+            raise KeyboardInterrupt
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        save_final_model(InterruptedWhileSaving(), TrainConfig(save_best=False), run_dir)
+    assert list(run_dir.iterdir()) == []
