@@ -381,7 +381,9 @@ def train_multiworker(model, config, split, run_dir: Path, strategy=None, notify
     strategy = strategy or create_multiworker_strategy()
     check_split_for_workers(split, role)
     global_batch = config.batch_size * strategy.num_replicas_in_sync
-    steps = max(1, math.ceil(len(split.train) / global_batch))
+    from colorize.train import training_steps_per_epoch
+
+    steps = training_steps_per_epoch(config, split, global_batch)
     monitor = config.monitor if config.monitor in MONITORS_HERE else "val_loss"
     if monitor != config.monitor:
         notify(f"Multi-worker training watches loss or val_loss; using val_loss instead of {config.monitor}.")

@@ -211,10 +211,14 @@ def prepare_model(config: TrainConfig, strategy=None):
         return compile_for_training(model, learning_rate=learning_rate_for(config))
 
 
-def training_steps_per_epoch(config: TrainConfig, split) -> int:
-    """Return the batches in one epoch: a pass over the photos, or MIN_CROPS_PER_EPOCH crops if more."""
-    photos_pass = math.ceil(len(split.train) / config.batch_size)
-    return max(photos_pass, math.ceil(MIN_CROPS_PER_EPOCH / config.batch_size))
+def training_steps_per_epoch(config: TrainConfig, split, global_batch: int | None = None) -> int:
+    """Return the batches in one epoch: a pass over the photos, or MIN_CROPS_PER_EPOCH crops if more.
+
+    `global_batch` is the images per step across all replicas (multi-worker
+    training), so an epoch means the same amount of training with any strategy.
+    """
+    batch = global_batch or config.batch_size
+    return max(math.ceil(len(split.train) / batch), math.ceil(MIN_CROPS_PER_EPOCH / batch))
 
 
 def make_training_data(config: TrainConfig, split) -> tuple:

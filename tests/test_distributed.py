@@ -81,7 +81,8 @@ def test_two_workers_train_together_and_only_the_chief_writes_the_model(color_fo
     assert not (chief_run / "backup").exists()  # a finished run leaves no backup behind
     assert sorted(path.name for path in worker_run.rglob("*")) == ["config.json"]
     assert "chief saved the model" in outputs[1]
-    assert "2 replicas, 2 images per step, 4 steps per epoch" in outputs[0]  # --batch-size is per replica
+    # --batch-size is per replica; an epoch is MIN_CROPS_PER_EPOCH crops (640) as in single-process training
+    assert "2 replicas, 2 images per step, 320 steps per epoch" in outputs[0]
 
     together, single = epoch_losses(chief_run), epoch_losses(tmp_path / "alone" / "models" / "run")
     assert len(together) == len(single) == 3
