@@ -133,3 +133,18 @@ def test_test_size_scores_only_the_split_that_train_held_out(models, photos, tmp
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["images"] == 2
     assert "test split of 2, seed 7" in result.stderr, result.stderr
+
+
+@pytest.mark.slow  # ~20 s: 42 photos at up to 512 px, model and gray baseline scored
+def test_the_shipped_model_meets_issue_7s_bar_on_the_photos_held_out_of_its_training(tmp_path):
+    """The figures data/models/README.md reports, kept true: PSNR above the gray baseline,
+    SSIM not below it, colourfulness gap at most half the baseline's."""
+    result = run_colorize("evaluate", "--model", "default", "--data", "default", "--test-size", "42",
+                          "--seed", "42", "--json", "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    gray = report["gray_baseline"]
+    assert report["images"] == 42
+    assert report["psnr"] > gray["psnr"]
+    assert report["ssim"] >= gray["ssim"]
+    assert report["delta_colorfulness"] <= 0.5 * gray["delta_colorfulness"]
