@@ -17,8 +17,9 @@ def native_stderr_silenced():
     TensorFlow's C++ start-up lines (oneDNN, cuda stubs, cuInit) are written
     before absl logging starts, so TF_CPP_MIN_LOG_LEVEL cannot hide them; the
     same holds for the "E0000 ... oneDNN supports DT_INT32 only on platforms
-    with AVX-512" line the first training step of a process prints on CPUs
-    without AVX-512 (a harmless fallback that reads like an error). Python
+    with AVX-512" line the first training step of a process prints with the
+    stock TensorFlow wheel, even on this AVX-512 machine (a harmless fallback
+    to Eigen kernels that reads like an error). Python
     exceptions still reach the user: they are printed after the block.
     """
     saved = os.dup(2)

@@ -453,7 +453,7 @@ def _callback_classes():
         """Keep TensorFlow's native stderr quiet during the first training step only.
 
         Compiling the training function logs "E0000 ... oneDNN supports DT_INT32
-        only on platforms with AVX-512" on CPUs without AVX-512: a harmless
+        only on platforms with AVX-512" with the stock wheel on CPUs: a harmless
         fallback that reads like an error. `restore` must run in a finally, so an
         exception in that step still reaches the screen.
         """

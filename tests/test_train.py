@@ -69,7 +69,7 @@ def test_train_writes_every_file_of_the_run_folder(trained_run):
     assert "gray_l (InputLayer)" in summary and "Epochs run: 2 of 2" in summary
     assert "Training will take about" in output and "per epoch" in output
     assert str(run_dir / "model.keras") in output
-    # On CPUs without AVX-512 the first training step logs a harmless oneDNN fallback as
+    # On CPUs (this one too) the first training step logs a harmless oneDNN fallback as
     # "E0000 ... DT_INT32"; it reads like an error, so it is kept off the user's screen.
     assert "oneDNN supports DT_INT32" not in trained_run["process"].stderr
 
