@@ -48,19 +48,31 @@ def _target_short_side(short_side, image_size: int, training: bool, seed):
 
 
 def _crop(rgb, image_size: int, training: bool, seed):
-    """Resize so the shorter side fits the crop (randomly larger when training), then crop and flip."""
-    scale_seed, crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    """Take the square of the photo that becomes the crop, resize it to the crop size, flip it.
+
+    The square's side is the crop size over the scale the shorter side is
+    resized to (randomly larger when training; exactly the crop size for
+    evaluation, whose square is the centre one). Cutting it out before
+    converting and resizing works on ~128-256 px instead of the whole photo:
+    1.13-1.22x the images/s of resizing first (benchmarks/bench_loader_versions.py).
+    """
+    scale_seed, top_seed, left_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
     height, width = tf.shape(rgb)[0], tf.shape(rgb)[1]
-    short_side = tf.cast(tf.minimum(height, width), tf.float32)
-    scale = _target_short_side(short_side, image_size, training, scale_seed) / short_side
-    new_size = tf.maximum(tf.cast(tf.math.ceil(tf.cast([height, width], tf.float32) * scale), tf.int32),
-                          image_size)
-    image = tf.cast(rgb, tf.float32) / 255.0
-    image = tf.cond(tf.reduce_all(new_size == [height, width]), lambda: image,
-                    lambda: tf.clip_by_value(tf.image.resize(image, new_size, antialias=True), 0.0, 1.0))
+    short_side = tf.minimum(height, width)
+    target = _target_short_side(tf.cast(short_side, tf.float32), image_size, training, scale_seed)
+    window = tf.cast(tf.round(image_size * tf.cast(short_side, tf.float32) / target), tf.int32)
+    window = tf.clip_by_value(window, 1, short_side)
+    if training:
+        top = tf.random.stateless_uniform([], top_seed, 0, height - window + 1, dtype=tf.int32)
+        left = tf.random.stateless_uniform([], left_seed, 0, width - window + 1, dtype=tf.int32)
+    else:
+        top, left = (height - window) // 2, (width - window) // 2
+    image = tf.cast(rgb[top:top + window, left:left + window], tf.float32) / 255.0
+    image = tf.cond(tf.equal(window, image_size), lambda: tf.reshape(image, [image_size, image_size, 3]),
+                    lambda: tf.clip_by_value(tf.image.resize(image, [image_size, image_size], antialias=True),
+                                             0.0, 1.0))
     if not training:
-        return tf.image.resize_with_crop_or_pad(image, image_size, image_size)
-    image = tf.image.stateless_random_crop(image, [image_size, image_size, 3], crop_seed)
+        return image
     # Left-right flips only: an upside-down photo puts sky colours at the bottom.
     return tf.image.stateless_random_flip_left_right(image, flip_seed)
 
