@@ -19,8 +19,8 @@ def native_stderr_silenced():
     same holds for the "E0000 ... oneDNN supports DT_INT32 only on platforms
     with AVX-512" line the first training step of a process prints with the
     stock TensorFlow wheel, even on this AVX-512 machine (a harmless fallback
-    to Eigen kernels that reads like an error). Python
-    exceptions still reach the user: they are printed after the block.
+    to Eigen kernels that reads like an error). Python exceptions still reach
+    the user: they are printed after the block.
     """
     saved = os.dup(2)
     try:

@@ -254,8 +254,7 @@ class TimeEstimate:
 
     def for_epochs(self, epochs: int) -> "TimeEstimate":
         """Return the same measurement for `epochs` epochs."""
-        return replace(self, epochs=epochs,
-                                   seconds_total=self.seconds_startup + self.seconds_per_epoch * epochs)
+        return replace(self, epochs=epochs, seconds_total=self.seconds_startup + self.seconds_per_epoch * epochs)
 
     def describe(self) -> str:
         """Return e.g. 'about 40 s per epoch, 7 min total for 10 epochs on this machine'."""
@@ -460,24 +459,22 @@ def _callback_classes():
 
         def __init__(self):
             super().__init__()
-            self._silenced = None
+            self._silence = contextlib.ExitStack()
             self._done = False
 
         def on_train_batch_begin(self, batch, logs=None):
-            if not self._done and self._silenced is None:
+            if not self._done:
                 from colorize.devices import native_stderr_silenced
 
-                self._silenced = native_stderr_silenced()
-                self._silenced.__enter__()
+                self._done = True
+                self._silence.enter_context(native_stderr_silenced())
 
         def on_train_batch_end(self, batch, logs=None):
             self.restore()
 
         def restore(self) -> None:
-            if self._silenced is not None:
-                self._silenced.__exit__(None, None, None)
-                self._silenced = None
             self._done = True
+            self._silence.close()   # a no-op once closed
 
     return LearningRateLogger, StopOnInterrupt, QuietFirstStep
 
