@@ -128,7 +128,10 @@ def check_inputs_untouched(argv: list[str], workspace: Path, originals: dict[str
         if source is not None and source.is_file() and source.parent == (workspace / folder).resolve():
             assert not [path for path in written if path.is_file()], (argv, written)
         for path in written:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def check_command_line(argv: list[str], workspace: Path, monkeypatch, capsys) -> None:
