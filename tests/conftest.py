@@ -9,9 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck
 from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Settings of the front-end fuzz tests (CLI flags, wizard answers): each example runs real
+# work that may take seconds, and reuses module fixtures that are safe to share.
+FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                           HealthCheck.too_slow])
 
 
 def run_colorize(*args: str, stdin: str | None = None, cwd: Path | None = None,

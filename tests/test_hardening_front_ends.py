@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import REPO_ROOT, colorful_image, run_colorize, save_image
+from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, run_colorize, save_image
 from colorize import cli
 
 
@@ -147,10 +147,6 @@ def check_command_line(argv: list[str], workspace: Path, monkeypatch, capsys) ->
         errors = [line for line in captured.err.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1, (argv, captured.err)
     check_inputs_untouched(argv, workspace, originals)
-
-
-FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                           HealthCheck.too_slow])
 
 
 # Default suite: scan and train (flag checks and the scan; no model is loaded). A predict or

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pexpect
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 import pytest
 
-from conftest import REPO_ROOT, colorful_image, run_colorize, save_image
+from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, run_colorize, save_image
 
 MENU_PROMPT = "What would you like to do?"
 
@@ -371,10 +371,6 @@ def check_random_session(lines: list[str], folder: Path, monkeypatch, capsys) ->
     assert "Traceback" not in shown and "Something unexpected" not in shown
     assert shown.rstrip().endswith("Goodbye.")
     event("colourised" if "Colourised" in shown else "asked only")
-
-
-FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                           HealthCheck.too_slow])
 
 
 @settings(max_examples=12, **FUZZ_SETTINGS)
