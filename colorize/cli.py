@@ -16,6 +16,7 @@ import traceback
 
 from colorize import __version__, console
 from colorize.errors import ColorizeError
+from colorize.presets import DEFAULT_PRESET, PRESETS
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -128,14 +129,10 @@ def command_scan(args: argparse.Namespace) -> int:
 
 def train_config_from_args(args: argparse.Namespace):
     """Return the TrainConfig the train flags describe (preset defaults for size and batch)."""
-    from colorize.config import PRESET_NAMES, TrainConfig
-    from colorize.errors import UsageError
+    from colorize.config import TrainConfig
+    from colorize.presets import preset_settings
 
-    if args.preset not in PRESET_NAMES:
-        raise UsageError(f"Unknown preset {args.preset!r}; choose one of {', '.join(PRESET_NAMES)}.")
-    from colorize.model import PRESETS
-
-    preset = PRESETS[args.preset]
+    preset = preset_settings(args.preset)
     return TrainConfig(
         data=args.data, epochs=args.epochs, train_size=args.train_size, test_size=args.test_size,
         image_size=preset["image_size"] if args.image_size is None else args.image_size,
@@ -266,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-size", type=int, default=10)
     train.add_argument("--image-size", type=int, default=None, help="crop side in pixels; default: the preset's")
     train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    train.add_argument("--preset", default="cpu", help="model size: tiny, cpu, gpu, large (default: %(default)s)")
+    train.add_argument("--preset", default=DEFAULT_PRESET,
+                       help=f"model: {', '.join(PRESETS)} (default: %(default)s; pretrained starts from "
+                            "ImageNet-trained EfficientNet-Lite0 and gives the best colours)")
     train.add_argument("--model", default="new", help="'new', or a saved .keras/.h5 model to continue training")
     train.add_argument("--monitor", default="val_loss", help="what the best-model checkpoint watches")
     train.add_argument("--no-save-best", dest="save_best", action="store_false",

@@ -7,15 +7,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from colorize.constants import DEFAULT_SEED
-from colorize.errors import UsageError
-
-PRESET_NAMES = ("tiny", "cpu", "gpu", "large")
-STRATEGIES = ("auto", "one", "mirrored", "multiworker")
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise UsageError(message)
+from colorize.presets import (
+    DEFAULT_PRESET,
+    MAX_IMAGE_SIZE,
+    MIN_IMAGE_SIZE,
+    check_image_size,
+    check_monitor,
+    check_strategy,
+    preset_settings,
+)
+from colorize.presets import require as _require
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class TrainConfig:
     test_size: int = 10              # held-out images for the final evaluation
     image_size: int = 128            # square crop side the model trains on
     batch_size: int = 16
-    preset: str = "cpu"              # model size: tiny | cpu | gpu | large
+    preset: str = DEFAULT_PRESET     # model: pretrained | cpu | gpu | large | tiny (presets.py)
     model: str = "new"               # "new", or a saved model to continue from
     monitor: str = "val_loss"        # what ModelCheckpoint / ReduceLROnPlateau watch
     save_best: bool = True           # keep the best epoch by `monitor`, else the last
@@ -45,9 +46,13 @@ class TrainConfig:
                  f"Train size must be at least 2 (got {self.train_size}).")
         _require(self.test_size >= 0, f"Test size cannot be negative (got {self.test_size}).")
         _require(self.batch_size >= 1, f"Batch size must be at least 1 (got {self.batch_size}).")
-        _require(16 <= self.image_size <= 2048, f"Image size must be 16..2048 pixels (got {self.image_size}).")
-        _require(self.preset in PRESET_NAMES, f"Unknown preset {self.preset!r}; choose one of {', '.join(PRESET_NAMES)}.")
-        _require(self.strategy in STRATEGIES, f"Unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+        _require(MIN_IMAGE_SIZE <= self.image_size <= MAX_IMAGE_SIZE,
+                 f"Image size must be {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE} pixels (got {self.image_size}).")
+        preset_settings(self.preset)
+        if self.model == "new":   # a continued model fixes its own size multiple (checked when loaded)
+            check_image_size(self.image_size, self.preset)
+        check_monitor(self.monitor)
+        check_strategy(self.strategy)
         _require(0.0 <= self.noise <= 1.0, f"Noise must be between 0 and 1 (got {self.noise}).")
 
     def to_dict(self) -> dict:

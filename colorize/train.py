@@ -145,14 +145,17 @@ def detect_devices(strategy: str = "auto") -> DeviceSetup:
 # --- settings ----------------------------------------------------------------
 
 def validate_config(config: TrainConfig) -> None:
-    """Raise UsageError for settings that cannot work together, before any work starts."""
-    from colorize.model import MONITORS, check_image_size
+    """Raise a one-line error for settings that cannot work here, before any work starts.
 
-    if config.monitor not in MONITORS:
-        raise UsageError(f"Unknown monitor {config.monitor!r}; choose one of {', '.join(MONITORS)}.")
-    if config.model == "new":
-        check_image_size(config.image_size, config.preset)
-    else:
+    TrainConfig checks every setting on its own (presets.py); this adds what needs
+    the disk or the preset's family.
+    """
+    from colorize.presets import has_class_head
+
+    if config.strategy == "multiworker" and config.model == "new" and has_class_head(config.preset):
+        raise UsageError(f"Multi-worker training supports the from-scratch presets (cpu, gpu, large), "
+                         f"not {config.preset!r} yet; use --strategy auto or mirrored.")
+    if config.model != "new":
         from colorize.modelfile import resolve_model_path
 
         try:
@@ -168,9 +171,9 @@ def monitor_mode(monitor: str) -> str:
 
 def learning_rate_for(config: TrainConfig) -> float:
     """Return the preset's learning rate."""
-    from colorize.model import PRESETS
+    from colorize.presets import preset_settings
 
-    return float(PRESETS[config.preset]["learning_rate"])
+    return float(preset_settings(config.preset)["learning_rate"])
 
 
 # --- model -------------------------------------------------------------------
@@ -195,20 +198,60 @@ def _load_model_to_continue(config: TrainConfig):
     return model
 
 
-def prepare_model(config: TrainConfig, strategy=None):
-    """Return the compiled model to train: a new U-Net of the preset, or the --model file.
+@dataclass
+class ModelToTrain:
+    """The model a run trains, in the two views it needs."""
+    model: object                    # keras.Model, L -> ab: what is saved, scored and reported
+    fit_model: object                # compiled; what fit trains (a class head's logits view, or `model`)
+    classes: object = None           # ab_classes.AbClasses of a class head, else None
+    rebalance: float = 1.0           # Zhang's lambda for a class head (1: no rebalancing)
 
-    Built under `strategy`'s scope so its variables are mirrored where needed.
+    def compile(self, fit_model, learning_rate: float):
+        """Compile `fit_model` (this one's, or a clone of it) with this run's loss; return it."""
+        from colorize.model import compile_for_training
+
+        return compile_for_training(fit_model, learning_rate, classes=self.classes, rebalance=self.rebalance)
+
+
+def _training_photo_classes(config: TrainConfig, split, notify: Notify, centres=None):
+    """Return the ab classes (bins and prior) of the training photos; `centres` keeps a saved model's bins."""
+    from colorize.ab_classes import ab_classes_from_histogram, ab_histogram
+    from colorize.dataset import load_rgb
+
+    notify(f"Measuring the colours of {len(split.train)} training photos ...")
+    histogram = ab_histogram(lambda index: load_rgb(split.train[index]), count=len(split.train))
+    return ab_classes_from_histogram(histogram, centres)
+
+
+def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _quiet) -> ModelToTrain:
+    """Return the compiled model to train: a new one of the preset, or the --model file.
+
+    Built under `strategy`'s scope so its variables are mirrored where needed. A
+    class-head model learns the bins its training photos occupy (a continued one
+    keeps its own bins and re-measures their prior on this data).
     """
     import keras
 
-    from colorize.model import build_unet, compile_for_training
+    from colorize import ab_classes
+    from colorize.model import build_model
+    from colorize.presets import has_class_head, preset_settings
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
         keras.utils.set_random_seed(config.seed)
-        model = build_unet(config.preset) if config.model == "new" else _load_model_to_continue(config)
-        return compile_for_training(model, learning_rate=learning_rate_for(config))
+        if config.model == "new":
+            classes = _training_photo_classes(config, split, notify) if has_class_head(config.preset) else None
+            model = build_model(config.preset, classes)
+        else:
+            model = _load_model_to_continue(config)
+            classes = (_training_photo_classes(config, split, notify,
+                                               ab_classes.class_head_settings(model)["centres"])
+                       if ab_classes.has_class_head(model) else None)
+        fit_model = ab_classes.logits_view(model) if classes is not None else model
+        rebalance = float(preset_settings(config.preset).get("rebalance", 1.0))
+        trainee = ModelToTrain(model, fit_model, classes, rebalance)
+        trainee.compile(fit_model, learning_rate_for(config))
+        return trainee
 
 
 def training_steps_per_epoch(config: TrainConfig, split, global_batch: int | None = None) -> int:
@@ -278,7 +321,7 @@ def _seconds_per_image(model, batches, steps: int, train: bool) -> tuple[float, 
     return warm_up, (time.perf_counter() - start) / max(images, 1)
 
 
-def estimate_training_time(config: TrainConfig, split, model=None, strategy=None,
+def estimate_training_time(config: TrainConfig, split, trainee: ModelToTrain | None = None, strategy=None,
                            epochs: int | None = None) -> TimeEstimate:
     """Return the time `epochs` (default: all) epochs will take, from real steps on a throwaway copy.
 
@@ -288,12 +331,11 @@ def estimate_training_time(config: TrainConfig, split, model=None, strategy=None
     import keras
 
     from colorize.loader import make_dataset
-    from colorize.model import compile_for_training
 
+    trainee = trainee or prepare_model(config, split)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
-        probe = keras.models.clone_model(model) if model is not None else prepare_model(config)
-        compile_for_training(probe, learning_rate=learning_rate_for(config))
+        probe = trainee.compile(keras.models.clone_model(trainee.fit_model), learning_rate_for(config))
     train_batches = iter(make_dataset(split.train, config.image_size, config.batch_size, training=True,
                                       seed=config.seed, noise=config.noise, repeat=True))
     validation_batches = iter(make_dataset(split.validation, config.image_size, config.batch_size,
@@ -560,11 +602,15 @@ def _save_failure_reason(error: Exception, folder: Path) -> str:
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
-def save_final_model(model, config: TrainConfig, run_dir: Path) -> dict[str, Path]:
-    """Put the best (or last) epoch's weights into `model`, save model.keras (+ model.h5); return the paths."""
+def save_final_model(model, config: TrainConfig, run_dir: Path, fit_model=None) -> dict[str, Path]:
+    """Put the best (or last) epoch's weights into `model`, save model.keras (+ model.h5); return the paths.
+
+    The checkpoint holds `fit_model`'s weights (a class head's logits view shares
+    its layers with `model`), so it is loaded there.
+    """
     checkpoint = run_dir / CHECKPOINT_FILE_NAME
     if config.save_best and checkpoint.is_file():
-        model.load_weights(str(checkpoint))
+        (fit_model or model).load_weights(str(checkpoint))
     files = {"model": _save_atomically(model, run_dir / MODEL_FILE_NAME)}
     if config.save_h5:
         files["model_h5"] = _save_atomically(model, run_dir / MODEL_H5_FILE_NAME)
@@ -579,14 +625,21 @@ def results_root(config: TrainConfig) -> Path:
     return models_root(config).parent / "results"
 
 
-def _test_losses(model, config: TrainConfig, split) -> tuple[dict, float]:
-    """Return the model's Keras loss and metrics on the test crops, and the gray baseline's loss (ab = 0)."""
+def _test_losses(fit_model, config: TrainConfig, split) -> tuple[dict, float | None]:
+    """Return the Keras loss and metrics on the test crops, and the gray baseline's loss (ab = 0).
+
+    A class head's loss is a cross-entropy over bins: gray has no logits to score,
+    so its baseline loss is None there (evaluate's figures still compare both).
+    """
     import numpy as np
 
     from colorize.loader import make_dataset
 
     test_data = make_dataset(split.test, config.image_size, config.batch_size, training=False)
-    scores = model.evaluate(test_data, return_dict=True, verbose=0)
+    scores = fit_model.evaluate(test_data, return_dict=True, verbose=0)
+    if fit_model.output_shape[-1] != 2:
+        return {name: float(value) for name, value in scores.items()}, None
+    model = fit_model
     gray_total, images = 0.0, 0
     for _, ab in test_data:
         count = int(ab.shape[0])
@@ -596,7 +649,8 @@ def _test_losses(model, config: TrainConfig, split) -> tuple[dict, float]:
 
 
 def evaluate_test_split(model, config: TrainConfig, split, run_name: str,
-                        progress: Callable[[int, int], None] | None = None) -> tuple[dict, Path | None]:
+                        progress: Callable[[int, int], None] | None = None,
+                        fit_model=None) -> tuple[dict, Path | None]:
     """Score the test split beside the gray baseline and save grids; return (metrics, results folder)."""
     from colorize.evaluate import evaluate_files
     from colorize.paths import new_run_dir
@@ -607,7 +661,7 @@ def evaluate_test_split(model, config: TrainConfig, split, run_name: str,
     results_dir = new_run_dir(results_root(config), run_name)
     figures = evaluate_files(Colorizer(model), split.test, progress=progress, grid_dir=results_dir,
                              grid_columns="original,colorized,gray", grid_images=TRAIN_GRID_IMAGES)
-    keras_scores, gray_loss = _test_losses(model, config, split)
+    keras_scores, gray_loss = _test_losses(fit_model or model, config, split)
     figures["loss"] = keras_scores.get("loss")
     figures["gray_baseline"]["loss"] = gray_loss
     figures["keras_metrics"] = keras_scores
@@ -624,9 +678,11 @@ def _library_versions() -> dict[str, str]:
     return {"colorize": __version__, "python": platform.python_version(), **library_versions()}
 
 
-def run_settings(config: TrainConfig, scan, split, devices: DeviceSetup, model) -> dict:
+def run_settings(config: TrainConfig, scan, split, devices: DeviceSetup, trainee: ModelToTrain) -> dict:
     """Return everything config.json records: settings, data, split, device, versions, seed."""
-    from colorize.model import PRESETS
+    from colorize.presets import PRESETS
+
+    model = trainee.model
 
     return {
         "settings": config.to_dict(),
@@ -635,7 +691,8 @@ def run_settings(config: TrainConfig, scan, split, devices: DeviceSetup, model) 
         "preset": {key: value for key, value in PRESETS.get(config.preset, {}).items()},
         "learning_rate": learning_rate_for(config),
         "model": {"name": model.name, "parameters": int(model.count_params()),
-                  "loss": type(model.loss).__name__},
+                  "loss": type(trainee.fit_model.loss).__name__,
+                  "ab_classes": None if trainee.classes is None else trainee.classes.count},
         "dataset": {"root": scan.root, "kind": scan.kind, "counts": scan.counts(),
                     "split": {"train": len(split.train), "validation": len(split.validation),
                               "test": len(split.test)}},
@@ -739,7 +796,7 @@ def check_output_outside_data(config: TrainConfig, scan) -> None:
         refuse_output_inside_data(folder, Path(scan.root))
 
 
-def _open_and_record(config: TrainConfig, scan, split, devices: DeviceSetup, model,
+def _open_and_record(config: TrainConfig, scan, split, devices: DeviceSetup, trainee: ModelToTrain,
                      notify: Notify) -> tuple[Path, int]:
     """Open the run folder (new, or a killed run's) and write config.json into a new one."""
     from colorize import report
@@ -749,7 +806,7 @@ def _open_and_record(config: TrainConfig, scan, split, devices: DeviceSetup, mod
         notify(f"Continuing the killed run in {run_dir} from epoch {initial_epoch + 1}.")
     else:
         notify(f"Run folder: {run_dir}")
-        report.write_json(run_dir / CONFIG_FILE_NAME, run_settings(config, scan, split, devices, model))
+        report.write_json(run_dir / CONFIG_FILE_NAME, run_settings(config, scan, split, devices, trainee))
     return run_dir, initial_epoch
 
 
@@ -770,10 +827,11 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None,
     check_output_outside_data(config, scan)
     devices = detect_devices(config.strategy)
     notify(devices.description)
-    model = prepare_model(config, devices.strategy)
-    run_dir, initial_epoch = _open_and_record(config, scan, split, devices, model, notify)
+    trainee = prepare_model(config, split, devices.strategy, notify)
+    model = trainee.model
+    run_dir, initial_epoch = _open_and_record(config, scan, split, devices, trainee, notify)
     if initial_epoch < config.epochs and config.strategy != "multiworker" and estimate is None:
-        estimate = estimate_training_time(config, split, model, devices.strategy,
+        estimate = estimate_training_time(config, split, trainee, devices.strategy,
                                           epochs=config.epochs - initial_epoch)
         notify(f"Training will take {estimate.describe()}.")
     started = time.monotonic()
@@ -784,13 +842,14 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None,
         if model is None:  # not the chief: the chief writes the model, the evaluation and the report
             return TrainResult(run_dir, None, None, {}, interrupted, files, initial_epoch)
     else:
-        interrupted = fit_model(model, config, split, run_dir, initial_epoch, notify)
-        files = save_final_model(model, config, run_dir)
+        interrupted = fit_model(trainee.fit_model, config, split, run_dir, initial_epoch, notify)
+        files = save_final_model(model, config, run_dir, trainee.fit_model)
     seconds = time.monotonic() - started
     notify(f"Saved the model: {files['model']}")
     if split.test:
         notify(f"Evaluating on {len(split.test)} test photos ...")
-    metrics, results_dir = evaluate_test_split(model, config, split, run_dir.name, progress)
+    metrics, results_dir = evaluate_test_split(model, config, split, run_dir.name, progress,
+                                               trainee.fit_model)
     outcome = {"run_dir": run_dir, "device": devices.description, "resumed_from": initial_epoch,
                "interrupted": interrupted, "seconds": seconds, "parameters": int(model.count_params()),
                "data": f"{scan.root} ({len(scan.ok)} usable colour photos; {len(split.train)} train, "

@@ -22,6 +22,7 @@ from colorize.config import PredictConfig, TrainConfig
 from colorize.constants import MODEL_SUFFIXES
 from colorize.errors import ColorizeError
 from colorize.paths import write_error_log
+from colorize.presets import DEFAULT_PRESET, MONITORS, PRESETS, TEST_PRESETS, size_multiple
 
 if TYPE_CHECKING:
     from colorize.train import TimeEstimate
@@ -116,7 +117,7 @@ def train_path() -> None:
     preset = ask_preset()
     image_size = ask_image_size(preset)
     config = TrainConfig(data=data, train_size=train_size, test_size=test_size, image_size=image_size,
-                         batch_size=preset_settings(preset)["batch_size"], preset=preset)
+                         batch_size=PRESETS[preset]["batch_size"], preset=preset)
     epochs, estimate = ask_epochs(config, scan)
     config = replace(config, epochs=epochs, model=ask_model_to_start_from())
     show_model_overview(config)
@@ -187,35 +188,23 @@ def ask_split_sizes(usable: int) -> tuple[int, int]:
     return train_size, test_size
 
 
-def preset_settings(preset: str) -> dict:
-    """Return the model preset's settings (model.py imports TensorFlow, so only when needed)."""
-    from colorize import model
-
-    return model.PRESETS[preset]
-
-
 def ask_preset() -> str:
     """Return the model size, defaulting to the one that suits the hardware found."""
     from colorize import devices
 
     console.info("Looking at the hardware...")
     gpus = devices.list_gpus()  # imports TensorFlow quietly, before model.py imports it noisily
-    from colorize import model
-
     console.info(f"Found {len(gpus)} GPU(s)." if gpus else "No GPU found: training runs on the CPU.")
-    choices = {name: settings.get("description", "") for name, settings in model.PRESETS.items()}
-    default = "gpu" if gpus and "gpu" in choices else "cpu"
-    return console.ask_choice("Model size?", choices, default)
+    choices = {name: settings["description"] for name, settings in PRESETS.items() if name not in TEST_PRESETS}
+    return console.ask_choice("Which model?", choices, DEFAULT_PRESET)
 
 
 def ask_image_size(preset: str) -> int:
     """Return a training crop side the preset can take (a multiple of its depth factor)."""
-    from colorize import model
-
-    factor = model.depth_factor(preset)
+    factor = size_multiple(preset)
     minimum = -(-16 // factor) * factor
     maximum = MAX_IMAGE_SIZE // factor * factor
-    default = min(max(preset_settings(preset)["image_size"], minimum), maximum)
+    default = min(max(PRESETS[preset]["image_size"], minimum), maximum)
     return console.ask_int("Training image size in pixels?", minimum, maximum, default, multiple_of=factor)
 
 
@@ -281,14 +270,18 @@ def show_model_overview(config: TrainConfig) -> None:
         return
     from colorize import model, modelfile
 
-    if choice == "1" and config.model == "new":
-        for line in unet_diagram(model.PRESETS[config.preset]):
+    if choice == "1" and config.model == "new" and "widths" in PRESETS[config.preset]:
+        for line in unet_diagram(PRESETS[config.preset]):
             console.plain(line)
         return
     if choice == "1":
         console.info("A saved model is drawn from its layers: here is its summary.")
-    network = model.build_unet(config.preset) if config.model == "new" else \
-        modelfile.load_model_file(config.model)
+    network = model.build_unet(config.preset) if config.model == "new" and "widths" in PRESETS[config.preset] \
+        else None if config.model == "new" else modelfile.load_model_file(config.model)
+    if network is None:
+        console.info("The pretrained model's layers depend on your photos' colours: its summary is in "
+                     "the run folder's summary.txt once training starts.")
+        return
     network.summary(print_fn=lambda line, *args, **kwargs: console.plain(line))
 
 
@@ -311,9 +304,7 @@ def unet_diagram(settings: dict) -> list[str]:
 
 def ask_monitor() -> str:
     """Return the figure the best-model checkpoint watches."""
-    from colorize import model
-
-    choices = {name: MONITOR_DESCRIPTIONS.get(name, "") for name in model.MONITORS}
+    choices = {name: MONITOR_DESCRIPTIONS.get(name, "") for name in MONITORS}
     default = "val_loss" if "val_loss" in choices else next(iter(choices))
     return console.ask_choice("Judge 'best' by?", choices, default)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from colorize import model
+from colorize import model, presets
 from colorize.errors import UsageError
 
 
@@ -35,10 +34,11 @@ def test_layers_are_named_blocks():
         assert expected in names
 
 
-@pytest.mark.parametrize("preset, factor", [("tiny", 2), ("cpu", 8), ("gpu", 16), ("large", 16)])
-def test_depth_factor_and_preset_defaults_fit(preset, factor):
-    assert model.depth_factor(preset) == factor
-    model.check_image_size(model.PRESETS[preset]["image_size"], preset)
+@pytest.mark.parametrize("preset, factor", [("tiny", 2), ("cpu", 8), ("gpu", 16), ("large", 16),
+                                            ("pretrained", 32)])
+def test_size_multiple_and_preset_defaults_fit(preset, factor):
+    assert presets.size_multiple(preset) == factor
+    presets.check_image_size(presets.PRESETS[preset]["image_size"], preset)
 
 
 def test_any_size_divisible_by_depth_factor_works():
@@ -52,59 +52,32 @@ def test_non_divisible_size_fails_and_check_says_why():
     with pytest.raises(Exception):
         net.predict(np.zeros((1, 30, 30, 1), np.float32), verbose=0)
     with pytest.raises(UsageError, match="multiple of 8"):
-        model.check_image_size(30, "cpu")
+        presets.check_image_size(30, "cpu")
     with pytest.raises(UsageError, match="multiple of 16"):
-        model.check_image_size(8, "gpu")
+        presets.check_image_size(24, "large")
+    with pytest.raises(UsageError, match="16..2048"):
+        presets.check_image_size(8, "gpu")
 
 
 def test_unknown_preset_is_a_usage_error():
-    with pytest.raises(UsageError, match="tiny, cpu, gpu, large"):
+    with pytest.raises(UsageError, match="pretrained, tiny, cpu, gpu, large"):
         model.build_unet("huge")
 
 
-@pytest.mark.parametrize("by", ["bin", "chroma"])
-def test_rebalancing_weights_favour_rare_colours_and_average_one(by):
-    ab = np.zeros((1, 20, 20, 2), np.float32)
-    ab[0, :2, :2] = [60 / 110, 40 / 110]          # 4 red pixels among 396 gray ones
-    weights = model.rebalancing_weights(tf.constant(ab), by=by).numpy()
-    assert weights.shape == (1, 20, 20)
-    assert weights.mean() == pytest.approx(1.0, rel=1e-5)
-    assert weights[0, 0, 0] > 5 * weights[0, 10, 10]
-
-
-def test_chroma_rebalancing_weighs_every_hue_of_one_saturation_alike():
-    ab = np.zeros((1, 20, 20, 2), np.float32)
-    ab[0, 0, :4] = [50 / 110, 0.0]      # red
-    ab[0, 1, :4] = [0.0, -50 / 110]     # blue, same chroma
-    weights = model.rebalancing_weights(tf.constant(ab), by="chroma").numpy()
-    assert weights[0, 0, 0] == pytest.approx(weights[0, 1, 0], rel=1e-5)
-
-
-def test_loss_is_l1_without_rebalancing_and_weighted_with_it():
+def test_loss_is_plain_l1():
     truth, prediction = random_pair(2, 8, 8, seed=3)[1], random_pair(2, 8, 8, seed=4)[1]
-    plain = float(model.RebalancedL1Loss(rebalance=0.0)(truth, prediction))
-    assert plain == pytest.approx(float(np.abs(truth - prediction).mean()), rel=1e-5)
-    assert float(model.RebalancedL1Loss()(truth, prediction)) == pytest.approx(plain, rel=1e-5)
-    assert float(model.RebalancedL1Loss(rebalance=0.5)(truth, prediction)) != pytest.approx(plain, rel=1e-3)
-    with pytest.raises(UsageError):
-        model.RebalancedL1Loss(rebalance=2.0)
-    with pytest.raises(UsageError):
-        model.RebalancedL1Loss(by="hue")
-
-
-def test_saturation_term_charges_only_missing_chroma():
-    truth = np.full((1, 4, 4, 2), [0.3, 0.4], np.float32)        # chroma 0.5
-    pale, vivid = truth * 0.5, truth * 1.5
-    plain, saturating = model.RebalancedL1Loss(rebalance=0.0), model.RebalancedL1Loss(rebalance=0.0, saturation=1.0)
-    assert float(saturating(truth, pale)) == pytest.approx(float(plain(truth, pale)) + 0.25, rel=1e-4)
-    assert float(saturating(truth, vivid)) == pytest.approx(float(plain(truth, vivid)), rel=1e-4)
+    net = model.compile_for_training(model.build_unet("tiny"))
+    assert float(net.loss(truth, prediction)) == pytest.approx(float(np.abs(truth - prediction).mean()), rel=1e-5)
 
 
 def test_colour_metrics_read_in_lab_units():
     truth = np.zeros((1, 4, 4, 2), np.float32)
     prediction = np.full((1, 4, 4, 2), 0.1, np.float32)
-    assert float(model.ab_mean_absolute_error(truth, prediction)[0]) == pytest.approx(11.0, rel=1e-4)
-    assert float(model.chroma_gap(truth, prediction)[0]) == pytest.approx(11.0 * np.sqrt(2), rel=1e-3)
+    mae, gap = model.AbMeanAbsoluteError(), model.ChromaGap()
+    mae.update_state(truth, prediction)
+    gap.update_state(truth, prediction)
+    assert float(mae.result()) == pytest.approx(11.0, rel=1e-4)
+    assert float(gap.result()) == pytest.approx(11.0 * np.sqrt(2), rel=1e-3)
 
 
 def test_colour_metric_monitors_work_in_auto_mode(tmp_path):
@@ -114,14 +87,14 @@ def test_colour_metric_monitors_work_in_auto_mode(tmp_path):
                                                  save_best_only=True)
     history = net.fit(lightness, ab, validation_data=(lightness, ab), epochs=1, batch_size=2, verbose=0,
                       callbacks=[checkpoint, keras.callbacks.EarlyStopping(monitor="val_chroma_gap")])
-    assert set(model.MONITORS) <= set(history.history)
+    assert set(presets.MONITORS) <= set(history.history)
     assert (tmp_path / "best.keras").exists()
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
 def test_saved_model_round_trips_with_and_without_compile(tmp_path, suffix):
     lightness, ab = random_pair(4, 16, 16)
-    net = model.compile_for_training(model.build_unet("tiny"), rebalance=0.3, by="chroma")
+    net = model.compile_for_training(model.build_unet("tiny"))
     net.fit(lightness, ab, epochs=1, batch_size=2, verbose=0)   # moves weights and BatchNorm statistics
     expected = net.predict(lightness, verbose=0)
     path = tmp_path / f"model{suffix}"
@@ -129,6 +102,5 @@ def test_saved_model_round_trips_with_and_without_compile(tmp_path, suffix):
     for compile_flag in (False, True):
         loaded = keras.models.load_model(path, compile=compile_flag)
         np.testing.assert_allclose(loaded.predict(lightness, verbose=0), expected, atol=1e-6)
-    assert isinstance(loaded.loss, model.RebalancedL1Loss)
-    assert loaded.loss.rebalance == pytest.approx(0.3) and loaded.loss.by == "chroma"
+    assert isinstance(loaded.loss, keras.losses.MeanAbsoluteError)
     assert np.isfinite(loaded.evaluate(lightness, ab, verbose=0)).all()
