@@ -5,11 +5,18 @@ and that gray baseline are scored against the original at the original
 resolution (metrics.py). Totals are pooled as we go, so memory stays flat
 however many photos there are; only a few thumbnails are kept for the grids.
 Used by the `evaluate` command and by `train` on its test split.
+
+A model saved by `train` has its run's config.json beside it. Evaluated on the
+data it trained on without --test-size, only the photos that run held out are
+scored: the others were seen in training and would flatter it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -18,7 +25,7 @@ from PIL import Image
 
 from colorize import metrics
 from colorize.config import EvaluateConfig
-from colorize.constants import EVALUATE_GRID_IMAGES, GRID_THUMBNAIL_SIDE
+from colorize.constants import CONFIG_FILE_NAME, EVALUATE_GRID_IMAGES, GRID_THUMBNAIL_SIDE
 from colorize.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:
@@ -94,6 +101,8 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
 
 def beats_baseline(result: dict) -> dict[str, bool]:
     """Return, per headline figure, whether the model did better than the gray baseline."""
+    # Hue and green recall stay out of the verdict, though higher is better: gray
+    # scores 0 on them by construction, so "beats gray" would only mean "adds colour".
     baseline = result["gray_baseline"]
     return {
         "psnr": result["psnr"] > baseline["psnr"],
@@ -110,6 +119,8 @@ TABLE_ROWS = (
     ("delta_colorfulness", "colourfulness gap", "{:.1f}", "lower is better"),
     ("auc", "AuC (ab error 0..150)", "{:.4f}", "higher is better"),
     ("auc_rebalanced", "AuC rebalanced", "{:.4f}", "higher is better, every colour counts"),
+    ("hue_recall", "hue recall", "{:.1%}", "higher is better: vivid pixels given the right hue"),
+    ("green_recall", "green recall", "{:.1%}", "higher is better: the same, on foliage greens"),
 )
 VERDICT_NAMES = {"psnr": "PSNR", "ssim": "SSIM", "delta_colorfulness": "colourfulness gap"}
 
@@ -119,13 +130,18 @@ def _join(names: list[str], word: str) -> str:
     return f" {word} ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
+def _format_figure(number: str, value: float | None) -> str:
+    """Return `value` in `number`'s format, or "n/a" (a recall with no vivid pixel to judge is None)."""
+    return "n/a" if value is None else number.format(value)
+
+
 def format_table(result: dict) -> list[str]:
     """Return the lines of a model-vs-gray-baseline table and a verdict line."""
     baseline = result["gray_baseline"]
     lines = [f"{'':<24}{'model':>10}{'gray baseline':>15}", "-" * 49]
     for name, label, number, note in TABLE_ROWS:
-        lines.append(f"{label:<24}{number.format(result[name]):>10}{number.format(baseline[name]):>15}"
-                     f"   {note.format(**result)}")
+        lines.append(f"{label:<24}{_format_figure(number, result[name]):>10}"
+                     f"{_format_figure(number, baseline[name]):>15}   {note.format(**result)}")
     verdict = beats_baseline(result)
     wins = _join([VERDICT_NAMES[name] for name, won in verdict.items() if won], "and")
     losses = _join([VERDICT_NAMES[name] for name, won in verdict.items() if not won], "or")
@@ -138,9 +154,77 @@ def format_table(result: dict) -> list[str]:
     return lines
 
 
-def _colour_files(config: EvaluateConfig, notify: Notify) -> tuple[str, list["ScannedFile"]]:
-    """Return the scanned root and its usable colour photos (at most config.limit)."""
-    from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
+@dataclass(frozen=True)
+class TrainingRun:
+    """What a training run's config.json says about the data it scanned and the photos it held out."""
+
+    name: str                    # the run folder's name
+    record: Path                 # its config.json
+    data_root: str               # dataset.root: the resolved folder, zip or file the run scanned
+    test_paths: frozenset[str]   # split_files.test: paths as scanned, relative to data_root
+
+    def trained_on(self, root: str) -> bool:
+        """Return whether `root` (a resolved dataset path) is the data this run scanned."""
+        if Path(root) == Path(self.data_root):
+            return True
+        try:   # the same folder under another name (a link, a case-insensitive disk)
+            return os.path.samefile(root, self.data_root)
+        except (OSError, ValueError):   # the run's data is gone, or was on another machine
+            return False
+
+
+def read_training_run(model_path: Path) -> TrainingRun | None:
+    """Return the run recorded in the config.json beside `model_path`, or None if there is no usable one."""
+    record_path = model_path.parent / CONFIG_FILE_NAME
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        data_root, test_paths = record["dataset"]["root"], record["split_files"]["test"]
+    except (OSError, ValueError, KeyError, TypeError):
+        # Absent, unreadable, garbled or not a colorize run: where the model came
+        # from is unknown, so score the photos as asked, as before config.json was read.
+        return None
+    if not isinstance(data_root, str) or not isinstance(test_paths, list) \
+            or not all(isinstance(path, str) for path in test_paths):
+        return None
+    return TrainingRun(model_path.parent.name, record_path, data_root, frozenset(test_paths))
+
+
+def _held_out_by_run(run: TrainingRun, root: str, files: list["ScannedFile"]) -> list["ScannedFile"]:
+    """Return the photos of `files` that `run` held out of training; DatasetError if there are none."""
+    held_out = [entry for entry in files if entry.path in run.test_paths]
+    if held_out:
+        return held_out
+    # Refused rather than scored with a warning: figures on training photos look
+    # good and say nothing, and with --json a warning on stderr is easily lost.
+    # Asking for --test-size N keeps the old, explicit way to score them anyway.
+    if not run.test_paths:
+        reason = f"run {run.name} held no test photos out of {root} (test size 0 in {run.record})"
+    else:
+        reason = (f"none of the {len(run.test_paths)} test photos run {run.name} held out ({run.record}) "
+                  f"is still a usable colour photo in {root}")
+    raise DatasetError(f"Nothing to score honestly: {reason}; evaluate on other colour photos, "
+                       "or pass --test-size N to score N of these anyway.")
+
+
+def _choose_files(config: EvaluateConfig, model_path: Path, root: str,
+                  files: list["ScannedFile"]) -> tuple[list["ScannedFile"], str]:
+    """Return the photos to score and how they were chosen (the end of the notice line)."""
+    from colorize.dataset import split_dataset
+
+    if config.test_size is not None:   # the same seeded split train made: photos it never saw
+        test = split_dataset(files, None, config.test_size, config.seed).test
+        return list(test), f" (the test split of {config.test_size}, seed {config.seed})"
+    run = read_training_run(model_path)
+    if run is None or not run.trained_on(root):
+        return files, ""
+    return (_held_out_by_run(run, root, files),
+            f": only the test photos run {run.name} held out ({run.record}); "
+            "pass --test-size N to choose another split")
+
+
+def _colour_files(config: EvaluateConfig, model_path: Path, notify: Notify) -> tuple[str, list["ScannedFile"]]:
+    """Return the scanned root and the colour photos to score (at most config.limit)."""
+    from colorize.dataset import resolve_dataset_path, scan_dataset
 
     scan = scan_dataset(resolve_dataset_path(config.data))
     files = list(scan.ok)
@@ -150,12 +234,10 @@ def _colour_files(config: EvaluateConfig, notify: Notify) -> tuple[str, list["Sc
                            f"{counts['grayscale']} grayscale, {counts['too_small']} too small, "
                            f"{counts['not_image'] + counts['unreadable']} not readable images); "
                            "evaluate needs colour photos to compare against.")
-    if config.test_size is not None:   # the same seeded split train made: photos it never saw
-        files = list(split_dataset(files, None, config.test_size, config.seed).test)
+    files, how_chosen = _choose_files(config, model_path, scan.root, files)
     if config.limit is not None:
         files = files[:config.limit]
-    held_out = f" (the test split of {config.test_size}, seed {config.seed})" if config.test_size else ""
-    notify(f"Evaluating on {len(files)} colour photos from {scan.root}{held_out}.")
+    notify(f"Evaluating on {len(files)} colour photos from {scan.root}{how_chosen}.")
     return scan.root, files
 
 
@@ -170,7 +252,7 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
 
     notify = notify or (lambda message: None)
     model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import
-    data_root, files = _colour_files(config, notify)
+    data_root, files = _colour_files(config, model_path, notify)
     root = Path(config.output) if config.output else output_root()
     refuse_output_inside_data(root / "results", Path(data_root))
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results

@@ -11,16 +11,19 @@ Figures:
   share of pixels whose ab error is within t, for t = 0..150, averaged over t;
   the rebalanced version weighs each pixel by 1/frequency of its ground-truth
   ab bin (10 wide) over the whole image set, so every colour counts the same
-  and a uniform sepia wash, right only for the common browns and grays, fails.
+  and a uniform sepia wash, right only for the common browns and grays, fails;
+- hue recall: of the vivid pixels (true ab chroma >= 15), the share predicted
+  with some colour (chroma >= 5) of the right hue (within 30 degrees); green
+  recall: the same over vivid foliage hues (105..200 degrees). Gray scores 0.
 
-AuC is pooled over all pixels of the set (Zhang et al. used same-size images,
-where pooled and per-image means agree); PSNR, SSIM and colourfulness are
-means over images.
+AuC, hue recall and green recall are pooled over all pixels of the set (Zhang
+et al. used same-size images, where pooled and per-image means agree); PSNR,
+SSIM and colourfulness are means over images.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Sequence
 
 import numpy as np
@@ -32,8 +35,23 @@ from colorize.constants import (AB_BIN_RANGE, AB_BIN_WIDTH, AUC_MAX_THRESHOLD,
 # The scalar figures score_image returns and summarize_scores averages; the
 # JSON contract of `evaluate --json` (DESIGN.md).
 FIGURES = ("psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulness",
-           "auc", "auc_rebalanced")
+           "auc", "auc_rebalanced", "hue_recall", "green_recall")
 HISTOGRAM_KEY = "ab_histogram"   # per-image data summarize_scores needs; not a figure
+HUE_COUNTS_KEY = "hue_counts"    # likewise: the pixel counts behind hue and green recall
+
+# Hue and green recall (issue 15). AuC rewards a safe beige; these ask Zhang et
+# al. 2016's question directly: do vivid colours come back with the right hue?
+# Below chroma 15 a pixel is a gray or a pale brown whose hue swings with noise
+# and JPEG, so only pixels at least that vivid are judged. A prediction needs
+# chroma 5 (about twice the just-noticeable Lab difference of 2.3) to count as
+# coloured at all, which keeps gray (0) out; its hue may be 30 degrees off (a
+# twelfth of the wheel: orange-red passes for red, yellow does not). Foliage is
+# true hue 105..200 degrees, yellow-green to blue-green; atan2 gives -180..180,
+# so that is 105..180 and -180..-160.
+VIVID_CHROMA = 15.0
+COLOURED_CHROMA = 5.0
+HUE_TOLERANCE_DEGREES = 30.0
+FOLIAGE_HUE_DEGREES = (105.0, 200.0)
 
 _BINS_PER_AXIS = 2 * AB_BIN_RANGE // AB_BIN_WIDTH
 _AB_BINS = _BINS_PER_AXIS * _BINS_PER_AXIS
@@ -134,11 +152,18 @@ class AbErrorHistogram:
         dense[self.bins] += self.counts
 
 
+def _ab_pixels(rgb: np.ndarray) -> np.ndarray:
+    """Return the Lab ab of every pixel as an (H * W, 2) array."""
+    return rgb_to_lab(rgb)[..., 1:].reshape(-1, 2)
+
+
 def ab_error_histogram(reference: np.ndarray, candidate: np.ndarray) -> AbErrorHistogram:
     """Return the per-pixel ab error of `candidate`, counted by ground-truth ab bin."""
     reference, candidate = _check_pair(reference, candidate)
-    reference_ab = rgb_to_lab(reference)[..., 1:].reshape(-1, 2)
-    candidate_ab = rgb_to_lab(candidate)[..., 1:].reshape(-1, 2)
+    return _histogram_of_ab(_ab_pixels(reference), _ab_pixels(candidate))
+
+
+def _histogram_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> AbErrorHistogram:
     error = np.linalg.norm(reference_ab - candidate_ab, axis=1)
     bucket = np.minimum(np.ceil(error), _THRESHOLDS).astype(np.int64)
     axis_bin = np.clip((reference_ab + AB_BIN_RANGE) // AB_BIN_WIDTH, 0, _BINS_PER_AXIS - 1).astype(np.int64)
@@ -174,14 +199,59 @@ def ab_error_auc(reference: np.ndarray, candidate: np.ndarray, rebalanced: bool 
     return auc_from_histogram(_dense(ab_error_histogram(reference, candidate)), rebalanced)
 
 
-def score_image(reference: np.ndarray, candidate: np.ndarray) -> dict:
-    """Return every figure of one image (FIGURES) plus its ab error histogram (HISTOGRAM_KEY).
+@dataclass(frozen=True)
+class HueCounts:
+    """Vivid pixels and those given the right hue, over all colours and over foliage."""
 
-    The histogram is what summarize_scores needs for the set-wide rebalanced
-    AuC; leave it out when writing per-image figures to JSON.
+    vivid: int = 0
+    vivid_hits: int = 0
+    foliage: int = 0
+    foliage_hits: int = 0
+
+    def __add__(self, other: "HueCounts") -> "HueCounts":
+        return HueCounts(*(mine + theirs for mine, theirs in zip(astuple(self), astuple(other))))
+
+    def recalls(self) -> dict[str, float | None]:
+        """Return hue_recall and green_recall in [0, 1]; None where no pixel qualifies (not NaN: JSON)."""
+        return {"hue_recall": self.vivid_hits / self.vivid if self.vivid else None,
+                "green_recall": self.foliage_hits / self.foliage if self.foliage else None}
+
+
+def _hue_degrees(ab: np.ndarray) -> np.ndarray:
+    return np.degrees(np.arctan2(ab[:, 1], ab[:, 0]))
+
+
+def _hue_counts_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> HueCounts:
+    vivid = np.hypot(reference_ab[:, 0], reference_ab[:, 1]) >= VIVID_CHROMA
+    reference_ab, candidate_ab = reference_ab[vivid], candidate_ab[vivid]
+    reference_hue = _hue_degrees(reference_ab)
+    # The gap the short way round the wheel: 175 and -175 degrees are 10 apart, not 350.
+    hue_gap = np.abs((_hue_degrees(candidate_ab) - reference_hue + 180.0) % 360.0 - 180.0)
+    coloured = np.hypot(candidate_ab[:, 0], candidate_ab[:, 1]) >= COLOURED_CHROMA
+    hits = coloured & (hue_gap <= HUE_TOLERANCE_DEGREES)
+    wheel_hue = reference_hue % 360.0   # 0..360, so the foliage range needs no wrap
+    foliage = (wheel_hue >= FOLIAGE_HUE_DEGREES[0]) & (wheel_hue <= FOLIAGE_HUE_DEGREES[1])
+    return HueCounts(vivid=int(vivid.sum()), vivid_hits=int(hits.sum()),
+                     foliage=int(foliage.sum()), foliage_hits=int((hits & foliage).sum()))
+
+
+def hue_counts(reference: np.ndarray, candidate: np.ndarray) -> HueCounts:
+    """Return the vivid and foliage pixels of `reference` and how many `candidate` gave the right hue."""
+    reference, candidate = _check_pair(reference, candidate)
+    return _hue_counts_of_ab(_ab_pixels(reference), _ab_pixels(candidate))
+
+
+def score_image(reference: np.ndarray, candidate: np.ndarray) -> dict:
+    """Return every figure of one image (FIGURES) plus the counts summarize_scores pools.
+
+    The ab error histogram (HISTOGRAM_KEY) and hue counts (HUE_COUNTS_KEY) are
+    what summarize_scores needs for the set-wide AuC and recalls; leave them
+    out when writing per-image figures to JSON.
     """
     reference, candidate = _check_pair(reference, candidate)
-    histogram = ab_error_histogram(reference, candidate)
+    reference_ab, candidate_ab = _ab_pixels(reference), _ab_pixels(candidate)
+    histogram = _histogram_of_ab(reference_ab, candidate_ab)
+    counts = _hue_counts_of_ab(reference_ab, candidate_ab)
     dense = _dense(histogram)
     output_colorfulness = colorfulness(candidate)
     original_colorfulness = colorfulness(reference)
@@ -193,7 +263,9 @@ def score_image(reference: np.ndarray, candidate: np.ndarray) -> dict:
         "delta_colorfulness": abs(output_colorfulness - original_colorfulness),
         "auc": auc_from_histogram(dense),
         "auc_rebalanced": auc_from_histogram(dense, rebalanced=True),
+        **counts.recalls(),
         HISTOGRAM_KEY: histogram,
+        HUE_COUNTS_KEY: counts,
     }
 
 
@@ -204,6 +276,7 @@ class ScoreTotals:
         self.images = 0
         self.sums = dict.fromkeys(("psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulness"), 0.0)
         self.histogram = np.zeros((_AB_BINS, _ERROR_BUCKETS), dtype=np.int64)
+        self.hue_counts = HueCounts()
 
     def add(self, score: dict) -> None:
         """Fold one score_image result into the totals."""
@@ -211,20 +284,22 @@ class ScoreTotals:
         for name in self.sums:
             self.sums[name] += score[name]
         score[HISTOGRAM_KEY].add_to(self.histogram)
+        self.hue_counts += score[HUE_COUNTS_KEY]
 
     def summary(self) -> dict:
-        """Return the set's figures: `images` and the means (AuC pooled over all pixels)."""
+        """Return the set's figures: `images` and the means (AuC and recalls pooled over all pixels)."""
         if self.images == 0:
             return {"images": 0, **dict.fromkeys(FIGURES)}
         summary = {"images": self.images}
         summary.update({name: total / self.images for name, total in self.sums.items()})
         summary["auc"] = auc_from_histogram(self.histogram)
         summary["auc_rebalanced"] = auc_from_histogram(self.histogram, rebalanced=True)
+        summary.update(self.hue_counts.recalls())
         return summary
 
 
 def summarize_scores(per_image: Sequence[dict]) -> dict:
-    """Return images, psnr, ssim, colorfulness, colorfulness_gt, delta_colorfulness, auc, auc_rebalanced."""
+    """Return `images` and every figure of FIGURES for the set."""
     totals = ScoreTotals()
     for score in per_image:
         totals.add(score)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 
 from conftest import colorful_image, run_colorize, save_image
 
-FIGURES = {"psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulness", "auc", "auc_rebalanced"}
+FIGURES = {"psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulness", "auc", "auc_rebalanced",
+           "hue_recall", "green_recall"}
 
 
 def save_tiny_model(path: Path, zero_output: bool) -> Path:
@@ -60,6 +62,7 @@ def test_json_has_every_figure_and_the_gray_baseline_is_what_it_should_be(models
     assert baseline["delta_colorfulness"] == pytest.approx(baseline["colorfulness_gt"])
     assert baseline["colorfulness_gt"] > 50.0   # the photos are vivid
     assert 0.0 < baseline["auc_rebalanced"] < 1.0
+    assert baseline["hue_recall"] == 0.0 and baseline["green_recall"] == 0.0   # gray has no hue
     # A model that predicts ab = 0 is the gray baseline: the figures must agree.
     for name in FIGURES:
         assert report[name] == pytest.approx(baseline[name], abs=0.02), name
@@ -74,7 +77,7 @@ def test_table_compares_the_model_with_the_gray_baseline(models, photos, tmp_pat
                           "--limit", "2", "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert "gray baseline" in result.stdout
-    for label in ("PSNR (dB)", "SSIM", "colourfulness gap", "AuC rebalanced"):
+    for label in ("PSNR (dB)", "SSIM", "colourfulness gap", "AuC rebalanced", "hue recall", "green recall"):
         assert label in result.stdout
     assert "the gray baseline on" in result.stdout    # the verdict line
     grids = list((tmp_path / "out" / "results").glob("*/evaluate-*.png"))
@@ -148,3 +151,100 @@ def test_the_shipped_model_meets_issue_7s_bar_on_the_photos_held_out_of_its_trai
     assert report["psnr"] > gray["psnr"]
     assert report["ssim"] >= gray["ssim"]
     assert report["delta_colorfulness"] <= 0.5 * gray["delta_colorfulness"]
+
+
+# --- a model from a training run, evaluated on the data it trained on ----------------
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> dict:
+    """A real 1-epoch `train` run (tiny preset) on a dozen 32x32 photos, 3 of them held out to test."""
+    root = tmp_path_factory.mktemp("trained")
+    photos = root / "photos"
+    for index in range(12):
+        save_image(photos / f"img{index:02d}.png", colorful_image(32, 32, seed=index))
+    finished = run_colorize("train", "--data", str(photos), "--preset", "tiny", "--image-size", "32",
+                            "--epochs", "1", "--test-size", "3", "--seed", "7", "--output", str(root / "OUTPUT"),
+                            "--run-name", "album", cwd=root)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    run_dir = root / "OUTPUT" / "models" / "album"
+    return {"photos": photos, "model": run_dir / "model.keras",
+            "record": json.loads((run_dir / "config.json").read_text()),
+            "metrics": json.loads((run_dir / "metrics.json").read_text())}
+
+
+def evaluate_in_process(model: Path, data: Path, output: Path, **settings) -> tuple[dict, list[str]]:
+    """Run evaluate's work in this process; return its result and the notices it gave."""
+    from colorize.config import EvaluateConfig
+    from colorize.evaluate import evaluate_model
+
+    notices: list[str] = []
+    config = EvaluateConfig(model=str(model), data=str(data), output=str(output), **settings)
+    return evaluate_model(config, notify=notices.append), notices
+
+
+def copy_of_run(trained_run: dict, folder: Path, config_text: str | bytes | None = None) -> Path:
+    """Copy the run's model into `folder` beside the given config.json (the run's own when None)."""
+    folder.mkdir(parents=True)
+    model = Path(shutil.copy(trained_run["model"], folder / "model.keras"))
+    if config_text is None:
+        config_text = json.dumps(trained_run["record"])
+    record = folder / "config.json"
+    record.write_bytes(config_text if isinstance(config_text, bytes) else config_text.encode())
+    return model
+
+
+def test_evaluate_on_the_training_data_scores_only_the_photos_the_run_held_out(trained_run, tmp_path):
+    result = run_colorize("evaluate", "--model", str(trained_run["model"]), "--data", str(trained_run["photos"]),
+                          "--json", "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["images"] == len(trained_run["record"]["split_files"]["test"]) == 3
+    notice = [line for line in result.stderr.splitlines() if "held out" in line]
+    assert len(notice) == 1 and "only the test photos run album held out" in notice[0], result.stderr
+    assert "--test-size" in notice[0] and str(trained_run["model"].parent / "config.json") in notice[0]
+    # The same photos train scored at the end of the run: the same figures.
+    for name in ("psnr", "ssim", "auc", "hue_recall"):
+        assert report[name] == pytest.approx(trained_run["metrics"][name], abs=1e-4), name
+
+
+def test_explicit_test_size_or_other_data_keeps_the_old_choice(trained_run, tmp_path):
+    result, notices = evaluate_in_process(trained_run["model"], trained_run["photos"], tmp_path / "out",
+                                          test_size=5, seed=7)
+    assert result["images"] == 5
+    assert len(notices) == 1 and "test split of 5, seed 7" in notices[0] and "held out" not in notices[0]
+    other_data = Path(shutil.copytree(trained_run["photos"], tmp_path / "other"))
+    result, notices = evaluate_in_process(trained_run["model"], other_data, tmp_path / "out")
+    assert result["images"] == 12 and not any("held out" in notice for notice in notices)
+
+
+@pytest.mark.parametrize("config_text", [
+    "{not json", b"\xff\xfe\x00 binary", "[]", '"a string"', '{"dataset": {"root": 5}, "split_files": {}}',
+    '{"dataset": {"root": "/x"}, "split_files": {"test": "img00.png"}}',
+])
+def test_a_garbled_config_json_is_ignored(trained_run, tmp_path, config_text):
+    model = copy_of_run(trained_run, tmp_path / "run", config_text)
+    result, notices = evaluate_in_process(model, trained_run["photos"], tmp_path / "out")
+    assert result["images"] == 12 and not any("held out" in notice for notice in notices)
+
+
+def test_a_garbled_config_json_is_no_traceback_on_the_command_line(trained_run, tmp_path):
+    model = copy_of_run(trained_run, tmp_path / "run", '{"dataset": {"root": ')
+    result = run_colorize("evaluate", "--model", str(model), "--data", str(trained_run["photos"]),
+                          "--json", "--output", str(tmp_path / "out"), "--limit", "2")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert json.loads(result.stdout)["images"] == 2
+
+
+def test_a_run_that_held_nothing_out_is_refused_on_its_own_data(trained_run, tmp_path):
+    from colorize.errors import DatasetError
+
+    record = {**trained_run["record"], "split_files": {**trained_run["record"]["split_files"], "test": []}}
+    model = copy_of_run(trained_run, tmp_path / "none", json.dumps(record))
+    with pytest.raises(DatasetError, match="held no test photos out of .*--test-size N"):
+        evaluate_in_process(model, trained_run["photos"], tmp_path / "out")
+    record["split_files"]["test"] = ["gone.png"]
+    model = copy_of_run(trained_run, tmp_path / "gone", json.dumps(record))
+    with pytest.raises(DatasetError, match="none of the 1 test photos run gone held out"):
+        evaluate_in_process(model, trained_run["photos"], tmp_path / "out")
+    # Asking for a split explicitly still scores the photos, as before.
+    assert evaluate_in_process(model, trained_run["photos"], tmp_path / "out", test_size=2)[0]["images"] == 2

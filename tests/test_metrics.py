@@ -143,3 +143,75 @@ def test_score_image_and_summary_hold_every_figure():
     assert summary["colorfulness_gt"] == pytest.approx(baseline["colorfulness_gt"])
     json.dumps(summary, allow_nan=False)
     assert metrics.summarize_scores([])["images"] == 0
+
+
+# --- hue recall and green recall (issue 15) ---------------------------------
+
+FOLIAGE_GREEN = (40, 170, 40)     # chroma 79, hue 138 degrees
+OLIVE_GREEN = (60, 120, 30)       # chroma 55, hue 131: within 30 degrees of FOLIAGE_GREEN
+BRICK_RED = (180, 60, 50)         # chroma 58, hue 34
+PALE_GRAY_GREEN = (120, 128, 118)  # chroma 7: too pale to judge
+
+
+def lab_pixel(chroma: float, hue_degrees: float, lightness: float = 60.0) -> tuple[int, int, int]:
+    """Return the uint8 RGB of one Lab colour given as chroma and hue angle."""
+    angle = math.radians(hue_degrees)
+    lab = np.array([[[lightness, chroma * math.cos(angle), chroma * math.sin(angle)]]])
+    return tuple(int(value) for value in np.round(skcolor.lab2rgb(lab) * 255).astype(np.uint8)[0, 0])
+
+
+def test_half_the_foliage_green_and_half_red_gives_recall_one_half():
+    reference = solid(*FOLIAGE_GREEN)
+    candidate = solid(*OLIVE_GREEN)
+    candidate[:, 4:] = BRICK_RED
+    score = metrics.score_image(reference, candidate)
+    assert score["green_recall"] == 0.5 and score["hue_recall"] == 0.5
+    assert metrics.hue_counts(reference, candidate) == metrics.HueCounts(64, 32, 64, 32)
+
+
+def test_gray_scores_zero_and_a_sepia_tint_scores_only_on_browns_and_yellows():
+    reference = solid(150, 110, 70, 4, 16)     # brown, hue 69
+    reference[:, 4:8] = (200, 170, 60)         # yellow, hue 91
+    reference[:, 8:12] = FOLIAGE_GREEN
+    reference[:, 12:] = (30, 60, 220)          # blue, hue -59
+    gray = metrics.score_image(reference, metrics.gray_baseline(reference))
+    assert gray["hue_recall"] == 0.0 and gray["green_recall"] == 0.0
+    sepia = metrics.hue_counts(reference, with_constant_ab(reference, 8.0, 20.0))   # hue 68
+    assert sepia == metrics.HueCounts(vivid=64, vivid_hits=32, foliage=16, foliage_hits=0)
+
+
+def test_hue_gap_is_measured_the_short_way_round_the_wheel():
+    reference, near, far = solid(*lab_pixel(30, 175)), solid(*lab_pixel(30, -175)), solid(*lab_pixel(30, -140))
+    assert metrics.hue_counts(reference, near) == metrics.HueCounts(64, 64, 64, 64)   # 10 degrees apart
+    assert metrics.hue_counts(reference, far).vivid_hits == 0                          # 45 degrees apart
+
+
+def test_foliage_hues_run_from_105_to_200_degrees_across_the_wrap():
+    reference = solid(0, 0, 0, 1, 5)
+    for column, hue in enumerate([100, 110, 175, -170, -150]):
+        reference[0, column] = lab_pixel(30, hue)
+    counts = metrics.hue_counts(reference, reference)
+    assert (counts.vivid, counts.foliage) == (5, 3)   # 110, 175 and -170 (= 190) are foliage
+
+
+def test_pale_pixels_are_not_judged_and_none_means_nothing_to_judge():
+    reference = solid(*FOLIAGE_GREEN)
+    reference[:, 4:] = PALE_GRAY_GREEN
+    candidate = solid(*FOLIAGE_GREEN)
+    candidate[:, 4:] = BRICK_RED      # wrong, but on pixels too pale to count
+    assert metrics.hue_counts(reference, candidate) == metrics.HueCounts(32, 32, 32, 32)
+    pale = metrics.score_image(solid(*PALE_GRAY_GREEN), solid(*BRICK_RED))
+    assert pale["hue_recall"] is None and pale["green_recall"] is None
+    summary = metrics.summarize_scores([pale])
+    assert summary["hue_recall"] is None and summary["green_recall"] is None
+    json.dumps(summary, allow_nan=False)
+
+
+def test_recalls_are_pooled_over_the_pixels_of_the_whole_set():
+    right = metrics.score_image(solid(*FOLIAGE_GREEN, 8, 8), solid(*OLIVE_GREEN, 8, 8))   # 64 of 64
+    wrong = metrics.score_image(solid(*FOLIAGE_GREEN, 4, 4), solid(*BRICK_RED, 4, 4))     # 0 of 16
+    nothing_vivid = metrics.score_image(solid(*PALE_GRAY_GREEN), solid(*BRICK_RED))
+    summary = metrics.summarize_scores([right, wrong, nothing_vivid])
+    assert summary["images"] == 3
+    # 64 of 80 vivid pixels, not the mean of 1 and 0; the pale photo counts neither way.
+    assert summary["hue_recall"] == pytest.approx(0.8) and summary["green_recall"] == pytest.approx(0.8)
