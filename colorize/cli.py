@@ -15,10 +15,8 @@ import time
 import traceback
 
 from colorize import __version__, console
-from colorize.errors import ColorizeError
+from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, ColorizeError
 from colorize.presets import DEFAULT_PRESET, PRESETS
-
-EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def positive_int(text: str) -> int:

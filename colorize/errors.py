@@ -24,3 +24,11 @@ class ModelError(ColorizeError):
 
 class OutputError(ColorizeError):
     """An output that cannot be written (disk full, read-only, would overwrite)."""
+
+
+# Exit codes of every front end (DESIGN.md): they belong with the errors they
+# report, so the CLI and the wizard both take them from here.
+EXIT_OK = 0                 # done
+EXIT_USER_ERROR = 1         # a ColorizeError (or anything unexpected, logged): one red line
+EXIT_USAGE = 2              # bad usage (argparse)
+EXIT_INTERRUPTED = 130      # Ctrl-C (128 + SIGINT, as shells report it)

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from colorize import console
-from colorize.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR
 from colorize.config import PredictConfig, TrainConfig
 from colorize.constants import MODEL_SUFFIXES
-from colorize.errors import ColorizeError
+from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, ColorizeError
 from colorize.paths import write_error_log
 from colorize.presets import DEFAULT_PRESET, MONITORS, PRESETS, TEST_PRESETS, size_multiple
 
