@@ -3,12 +3,17 @@
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# `default` means the data folder beside the package (editable install is the
-# supported way; a wheel install has no data/ and says so).
+# `default` means the shipped data: the top-level data/ folder of a source
+# checkout (an editable install reads it in place), which a wheel or a plain
+# `pip install .` carries inside the package as colorize/data/ (pyproject.toml's
+# package-dir). No copy lives in colorize/ in the repo, so the first folder that
+# exists is the installed copy's.
 PROJECT_DIR = PACKAGE_DIR.parent
-DATA_DIR = PROJECT_DIR / "data"
+DATA_DIR = next((folder for folder in (PACKAGE_DIR / "data", PROJECT_DIR / "data") if folder.is_dir()),
+                PACKAGE_DIR / "data")
 DEFAULT_DATASET_DIR = DATA_DIR / "default"
 DEFAULT_MODEL_PATH = DATA_DIR / "models" / "default.keras"
+DEFAULT_SAMPLES_DIR = DATA_DIR / "samples"     # black-and-white photos for a first `predict`
 DEFAULT_OUTPUT_DIR = Path("OUTPUT")
 OUTPUT_ENV_VAR = "COLORIZE_OUTPUT"
 ERROR_LOG_NAME = "colorize-error.log"
