@@ -175,9 +175,10 @@ def append_annealed_mean(logits_model: keras.Model, centres: np.ndarray, tempera
     ab = expectation(probabilities)
     expectation.set_weights([(np.asarray(centres, np.float32) / AB_SCALE).reshape(1, 1, -1, 2)])
     if head_stride > 1:
-        # Bilinear: the expectation is smooth, and blocks of 4x4 would show at
-        # predict's working size before the guided filter.
-        ab = keras.layers.UpSampling2D(head_stride, interpolation="bilinear", dtype="float32",
+        # Nearest, not bilinear: Keras 3.15's bilinear UpSampling2D fails when
+        # predict retraces with unknown H, W (a symbolic size used as a Python
+        # bool). predict's guided filter smooths the blocks along L's edges.
+        ab = keras.layers.UpSampling2D(head_stride, interpolation="nearest", dtype="float32",
                                        name=OUTPUT_LAYER)(ab)
     else:
         ab = keras.layers.Activation("linear", dtype="float32", name=OUTPUT_LAYER)(ab)
