@@ -71,6 +71,7 @@ def main() -> None:
     import tensorflow as tf
 
     from colorize import model
+    from colorize.presets import PRESETS
 
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     roofline = matmul_flops_per_second()
@@ -80,7 +81,7 @@ def main() -> None:
           f"{'GFLOP/s':>8s} {'of matmul':>9s}")
     rows = []
     for preset in args.presets.split(","):
-        settings = model.PRESETS[preset]
+        settings = PRESETS[preset]   # the U-Net presets (`pretrained` needs the photos' ab classes)
         size = settings["image_size"]
         batch = settings["batch_size"] if on_gpu else min(settings["batch_size"], args.max_batch)
         net = model.compile_for_training(model.build_unet(preset), settings["learning_rate"])
