@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -62,9 +63,18 @@ def shipped_data_files() -> set[str]:
 
 @pytest.fixture(scope="module")
 def built_wheel(tmp_path_factory) -> Path:
-    """Build a wheel of this checkout the way `pip install .` does (isolated build)."""
+    """Build a wheel of this checkout the way `pip install .` does (isolated build).
+
+    It builds from a copy: setuptools leaves build/ in the tree it builds, and
+    a stale build/lib would put modules deleted since into later wheels.
+    """
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    for name in ("colorize", "data"):
+        shutil.copytree(REPO_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     folder = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder), str(REPO_ROOT)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder), str(source)],
                    check=True, capture_output=True, text=True, timeout=600)
     (wheel,) = folder.glob("colorize_photos-*.whl")
     return wheel
