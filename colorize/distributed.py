@@ -5,9 +5,10 @@ Keras 3 `fit` fails under MultiWorkerMirroredStrategy (`Attempt to convert a
 value (PerReplica...)`, keras-team/keras#20585, DESIGN.md), so this module runs
 the loop itself: `strategy.run` on a `tf.function` step, the per-replica loss
 scaled by the GLOBAL batch, gradients all-reduced by the strategy, and the
-effects of train.py's stock callbacks re-done by hand: best model written by the
-chief only, a ReduceLROnPlateau-like schedule, history.csv, and backup/restore
-through tf.train.CheckpointManager in the run folder.
+effects of the stock callbacks (callbacks.py) re-done by hand: best model written
+by the chief only (atomically, as every model file: runfolder.save_model), a
+ReduceLROnPlateau-like schedule, history.csv, and backup/restore through
+tf.train.CheckpointManager in the run folder.
 
 Every worker runs the same command; each gets its own TF_CONFIG (cluster + its
 own task). Every collective step must be entered by every worker, so each
@@ -37,10 +38,10 @@ from colorize.constants import (
     TF_CONFIG_ENV_VAR,
 )
 from colorize.errors import UsageError
+from colorize.runfolder import BACKUP_METADATA_NAME, save_model, write_json
 
 Notify = Callable[[str], None]
 MONITORS_HERE = ("loss", "val_loss")   # the loop computes these two; others fall back to val_loss
-BACKUP_METADATA_NAME = "training_metadata.json"   # what Keras's BackupAndRestore writes: {"epoch": done}
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class MultiWorkerResult:
 
 
 def save_on_every_worker(save: Callable[[Path], object], target: Path, role: WorkerRole) -> None:
-    """Call save(path) on every worker: the chief writes `target`, the others a temp copy they delete.
+    """Call save(path) on every worker: the chief writes `target`, the others a scratch copy they delete.
 
     Saving reads variables the strategy reduces across workers (collective ops),
     so a save entered by the chief alone would wait for the others forever.
@@ -124,6 +125,11 @@ def save_on_every_worker(save: Callable[[Path], object], target: Path, role: Wor
         save(scratch / target.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def save_model_on_every_worker(model, target: Path, role: WorkerRole) -> None:
+    """Save the model on every worker; the chief's file replaces `target` only once it is whole."""
+    save_on_every_worker(lambda path: save_model(model, path, replace=True), target, role)
 
 
 def per_example_loss(loss_object, ab_true, ab_predicted):
@@ -313,13 +319,14 @@ def write_backup(state: TrainingState, backup_dir: Path, role: WorkerRole) -> No
     """Save the backup checkpoint (one kept) on every worker; only the chief's copy stays.
 
     The chief also writes Keras BackupAndRestore's training_metadata.json, so
-    train.py's run-folder logic sees a resumable run the same way for both loops.
+    runfolder.py sees a resumable run the same way for both loops.
     """
     import tensorflow as tf
 
     def save(directory: Path) -> None:
+        # The manager writes the checkpoint's files, then its index file under a temporary name.
         tf.train.CheckpointManager(state.checkpoint, str(directory), max_to_keep=1).save()
-        (directory / BACKUP_METADATA_NAME).write_text(json.dumps({"epoch": int(state.epochs_done.numpy())}))
+        write_json(directory / BACKUP_METADATA_NAME, {"epoch": int(state.epochs_done.numpy())}, replace=True)
 
     save_on_every_worker(save, backup_dir, role)
 
@@ -360,8 +367,8 @@ def end_epoch(state: TrainingState, row: dict, monitor: str, config, run_dir: Pa
     if improved:
         state.best_monitored.assign(row[monitor])
     if improved or not config.save_best:
-        save_on_every_worker(state.model.save, run_dir / MODEL_FILE_NAME, role)
-    if role.is_chief:  # before the backup, as CSVLogger runs before BackupAndRestore in train.py
+        save_model_on_every_worker(state.model, run_dir / MODEL_FILE_NAME, role)
+    if role.is_chief:  # before the backup, as CSVLogger runs before BackupAndRestore with fit
         append_history_row(run_dir / HISTORY_FILE_NAME, row)
     state.epochs_done.assign(row["epoch"] + 1)
     write_backup(state, run_dir / BACKUP_DIR_NAME, role)
@@ -381,7 +388,7 @@ def train_multiworker(model, config, split, run_dir: Path, strategy=None, notify
     strategy = strategy or create_multiworker_strategy()
     check_split_for_workers(split, role)
     global_batch = config.batch_size * strategy.num_replicas_in_sync
-    from colorize.train import training_steps_per_epoch
+    from colorize.loader import training_steps_per_epoch
 
     steps = training_steps_per_epoch(config, split, global_batch)
     monitor = config.monitor if config.monitor in MONITORS_HERE else "val_loss"
@@ -430,8 +437,7 @@ def finish_run(role: WorkerRole, history: dict, config, run_dir: Path, first_epo
     plain_model = keras.models.load_model(model_path)
     files = {"model": model_path, "history": run_dir / HISTORY_FILE_NAME}
     if config.save_h5:
-        plain_model.save(run_dir / MODEL_H5_FILE_NAME)
-        files["model_h5"] = run_dir / MODEL_H5_FILE_NAME
+        files["model_h5"] = save_model(plain_model, run_dir / MODEL_H5_FILE_NAME)
     return MultiWorkerResult(role, history, plain_model, first_epoch, files)
 
 

@@ -4,7 +4,8 @@ Each photo is turned gray (its own L, ab = 0), colourised, and both the output
 and that gray baseline are scored against the original at the original
 resolution (metrics.py). Totals are pooled as we go, so memory stays flat
 however many photos there are; only a few thumbnails are kept for the grids.
-Used by the `evaluate` command and by `train` on its test split.
+Used by the `evaluate` command and by `train` on its test split (with the
+Keras loss beside it: `evaluate_test_split`).
 
 A model saved by `train` has its run's config.json beside it. Evaluated on the
 data it trained on without --test-size, only the photos that run held out are
@@ -152,6 +153,53 @@ def format_table(result: dict) -> list[str]:
     else:
         lines.append(f"The model beats the gray baseline on {wins}, but not on {losses}.")
     return lines
+
+
+def evaluate_test_split(model, config, split, run_name: str, progress: Progress | None = None,
+                        fit_model=None, notify: Notify | None = None) -> tuple[dict, Path | None]:
+    """Score a training run's test split beside the gray baseline and save grids; return (metrics, results folder).
+
+    `model` maps L to ab; `fit_model` is what fit trained (a class head's logits
+    view), whose Keras loss and metrics are added under "loss" and "keras_metrics".
+    """
+    from colorize.constants import TRAIN_GRID_IMAGES
+    from colorize.paths import new_run_dir
+    from colorize.predict import Colorizer
+    from colorize.runfolder import results_root
+
+    if not split.test:
+        return {}, None
+    if notify:
+        notify(f"Evaluating on {len(split.test)} test photos ...")
+    results_dir = new_run_dir(results_root(config), run_name)
+    figures = evaluate_files(Colorizer(model), split.test, progress=progress, grid_dir=results_dir,
+                             grid_columns="original,colorized,gray", grid_images=TRAIN_GRID_IMAGES)
+    keras_scores, gray_loss = _test_losses(fit_model or model, config, split)
+    figures["loss"] = keras_scores.get("loss")
+    figures["gray_baseline"]["loss"] = gray_loss
+    figures["keras_metrics"] = keras_scores
+    return figures, results_dir
+
+
+def _test_losses(fit_model, config, split) -> tuple[dict, float | None]:
+    """Return the Keras loss and metrics on the test crops, and the gray baseline's loss (ab = 0).
+
+    A class head's loss is a cross-entropy over bins: gray has no logits to score,
+    so its baseline loss is None there (the figures above still compare both).
+    """
+    from colorize.loader import make_dataset
+
+    test_data = make_dataset(split.test, config.image_size, config.batch_size, training=False)
+    scores = {name: float(value) for name, value in fit_model.evaluate(test_data, return_dict=True,
+                                                                       verbose=0).items()}
+    if fit_model.output_shape[-1] != 2:
+        return scores, None
+    gray_total, images = 0.0, 0
+    for _, ab in test_data:
+        count = int(ab.shape[0])
+        gray_total += float(np.asarray(fit_model.loss(ab, np.zeros(ab.shape, np.float32)))) * count
+        images += count
+    return scores, gray_total / max(images, 1)
 
 
 @dataclass(frozen=True)

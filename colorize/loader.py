@@ -10,12 +10,14 @@ a run is reproducible from its seed whatever order the parallel decodes finish i
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from colorize import color
+from colorize.constants import MIN_CROPS_PER_EPOCH
 from colorize.dataset import ScannedFile, load_rgb
 from colorize.errors import DatasetError
 
@@ -118,3 +120,13 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
         lambda number, rgb: _model_pair(number, rgb, noise if training else 0.0, seed),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def training_steps_per_epoch(config, split, global_batch: int | None = None) -> int:
+    """Return the batches in one epoch: a pass over the photos, or MIN_CROPS_PER_EPOCH crops if more.
+
+    `global_batch` is the images per step across all replicas (multi-worker
+    training), so an epoch means the same amount of training with any strategy.
+    """
+    batch = global_batch or config.batch_size
+    return max(math.ceil(len(split.train) / batch), math.ceil(MIN_CROPS_PER_EPOCH / batch))

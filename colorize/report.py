@@ -1,16 +1,40 @@
 """Plots and run artefacts: comparison grids (shared by train, predict and
-evaluate), training curves, and JSON files written without overwriting."""
+evaluate), training curves, the model diagram and summary, and a training run's
+report (summary.txt, metrics.json). Every file goes through runfolder's atomic
+writer: new, whole, never overwriting."""
 
 from __future__ import annotations
 
-import json
+import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from colorize.config import TrainConfig
+from colorize.constants import (
+    CURVES_FILE_NAME,
+    DIAGRAM_FILE_NAME,
+    GRID_THUMBNAIL_SIDE,
+    HISTORY_FILE_NAME,
+    METRICS_FILE_NAME,
+    SUMMARY_FILE_NAME,
+)
 from colorize.errors import OutputError
+from colorize.runfolder import read_history, write_atomically, write_json, write_new_file, write_text
+
+Notify = Callable[[str], None]
+
+# Grid pages are drawn at GRID_DPI, so a thumbnail (GRID_THUMBNAIL_SIDE a side at
+# most) fills its cell pixel for pixel; cells are as tall as their photos.
+GRID_DPI = 100
+GRID_CELL_INCHES = GRID_THUMBNAIL_SIDE / GRID_DPI
+GRID_GAP_INCHES = 0.06          # between photos
+GRID_TITLE_INCHES = 0.32        # above the first row: the column titles
+GRID_LABEL_INCHES = 0.22        # left of the first column: the file names
+GRID_MARGIN_INCHES = 0.04
 
 
 def _pyplot():
@@ -23,30 +47,22 @@ def _pyplot():
     return plt
 
 
-def write_new_file(path: Path, data: bytes) -> Path:
-    """Write `data` to a new file via a temporary name; never replace an existing file."""
-    if path.exists():
-        raise OutputError(f"Refusing to overwrite {path}.")
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"Cannot write {path}: {error.strerror or error}") from error
-    except BaseException:  # Ctrl-C mid-write left .name.partial behind (issue 8 test)
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+def _figure_bytes(figure, dpi: int = 100) -> bytes:
+    """Return a matplotlib figure as PNG bytes and close it."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    _pyplot().close(figure)
+    return buffer.getvalue()
 
 
-def write_json(path: Path, data: dict) -> Path:
-    """Write `data` as indented JSON to a new file and return its path."""
-    text = json.dumps(data, indent=2, default=str) + "\n"
-    return write_new_file(path, text.encode("utf-8"))
+def grid_thumbnail(rgb: np.ndarray, resample=None) -> np.ndarray:
+    """Return a copy of an RGB image no larger than GRID_THUMBNAIL_SIDE a side (grids need no more)."""
+    from PIL import Image
+
+    image = Image.fromarray(rgb)
+    image.thumbnail((GRID_THUMBNAIL_SIDE, GRID_THUMBNAIL_SIDE),
+                    Image.Resampling.LANCZOS if resample is None else resample)
+    return np.asarray(image)
 
 
 def save_comparison_grids(
@@ -61,46 +77,48 @@ def save_comparison_grids(
 
     Each row holds one RGB image per column (uint8, or float in [0, 1]).
     """
-    plt = _pyplot()
     pages = []
     for page_start in range(0, len(rows), rows_per_page):
-        page_rows = rows[page_start:page_start + rows_per_page]
-        columns = len(column_titles)
-        figure, axes = plt.subplots(len(page_rows), columns, figsize=(3.2 * columns, 3.2 * len(page_rows)),
-                                    squeeze=False)
-        for row_index, images in enumerate(page_rows):
-            for column_index, image in enumerate(images):
-                axis = axes[row_index][column_index]
-                axis.imshow(np.clip(image, 0, 255 if image.dtype == np.uint8 else 1.0))
-                axis.set_xticks([])
-                axis.set_yticks([])
-                if row_index == 0:
-                    axis.set_title(column_titles[column_index])
-                if column_index == 0 and row_labels:
-                    axis.set_ylabel(row_labels[page_start + row_index][:30], fontsize=8)
-        figure.tight_layout()
+        labels = row_labels[page_start:page_start + rows_per_page] if row_labels else None
+        figure = _grid_page(rows[page_start:page_start + rows_per_page], column_titles, labels)
         path = out_dir / f"{prefix}-{page_start // rows_per_page + 1:02d}.png"
-        if path.exists():
-            plt.close(figure)
-            raise OutputError(f"Refusing to overwrite {path}.")
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        pages.append(path)
+        pages.append(write_new_file(path, _figure_bytes(figure, GRID_DPI)))
     return pages
 
 
-# --- training run report (train.py) ---------------------------------------------
+def _grid_page(rows: Sequence[Sequence[np.ndarray]], column_titles: Sequence[str],
+               labels: Sequence[str] | None):
+    """Return one grid page as a figure sized to its photos: each row as tall as its tallest photo."""
+    plt = _pyplot()
+    aspects = [max(image.shape[0] / image.shape[1] for image in images) for images in rows]
+    columns = len(column_titles)
+    left = GRID_LABEL_INCHES if labels else GRID_MARGIN_INCHES
+    width = left + columns * GRID_CELL_INCHES + (columns - 1) * GRID_GAP_INCHES + GRID_MARGIN_INCHES
+    photos_height = GRID_CELL_INCHES * sum(aspects)
+    height = GRID_TITLE_INCHES + photos_height + (len(rows) - 1) * GRID_GAP_INCHES + GRID_MARGIN_INCHES
+    figure = plt.figure(figsize=(width, height))
+    # wspace and hspace are fractions of the mean cell width and height.
+    layout = figure.add_gridspec(len(rows), columns, height_ratios=aspects,
+                                 left=left / width, right=1 - GRID_MARGIN_INCHES / width,
+                                 top=1 - GRID_TITLE_INCHES / height, bottom=GRID_MARGIN_INCHES / height,
+                                 wspace=GRID_GAP_INCHES / GRID_CELL_INCHES,
+                                 hspace=GRID_GAP_INCHES * len(rows) / photos_height)
+    for row_index, images in enumerate(rows):
+        for column_index, image in enumerate(images):
+            axis = figure.add_subplot(layout[row_index, column_index])
+            axis.imshow(np.clip(image, 0, 255 if image.dtype == np.uint8 else 1.0))
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row_index == 0:
+                axis.set_title(column_titles[column_index], fontsize=10)
+            if column_index == 0 and labels:
+                axis.set_ylabel(labels[row_index][:30], fontsize=8)
+    return figure
+
+
+# --- training curves, the model diagram and summary ------------------------------
 
 SUMMARY_LINE_LENGTH = 120    # characters per line of the layer table in summary.txt
-
-def _figure_bytes(figure) -> bytes:
-    """Return a matplotlib figure as PNG bytes and close it."""
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    _pyplot().close(figure)
-    return buffer.getvalue()
 
 
 def _curve_panels(columns: Sequence[str]) -> list[str]:
@@ -141,15 +159,15 @@ def save_model_diagram(model, path: Path) -> str | None:
     """Draw the model with keras.utils.plot_model; return None, or a note saying why not and how to fix it."""
     import keras
 
-    if path.exists():
-        raise OutputError(f"Refusing to overwrite {path}.")
-    temporary = path.with_name(f".partial-{path.name}")
-    try:
+    def draw(temporary: Path) -> None:
         keras.utils.plot_model(model, to_file=str(temporary), show_shapes=True, show_layer_names=True)
-        os.replace(temporary, path)
-    except (ImportError, OSError, ValueError) as error:  # Keras raises ImportError without pydot or `dot`
-        temporary.unlink(missing_ok=True)
-        return (f"No model diagram ({type(error).__name__}): keras.utils.plot_model needs pydot and "
+
+    try:
+        write_atomically(path, draw)
+    except OutputError as error:   # Keras raises ImportError without pydot or `dot`
+        if not isinstance(error.__cause__, (ImportError, OSError, ValueError)):
+            raise
+        return (f"No model diagram ({type(error.__cause__).__name__}): keras.utils.plot_model needs pydot and "
                 "Graphviz's `dot` program; install them (pip install pydot; apt install graphviz, "
                 "brew install graphviz, or see graphviz.org) to get model.png. The layer table is in summary.txt.")
     return None
@@ -172,6 +190,59 @@ def model_summary_text(model) -> str:
     return "\n".join(lines)
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to a new file and return its path."""
-    return write_new_file(path, text.encode("utf-8"))
+# --- a training run's report (train.py) ------------------------------------------------
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a training run went, for summary.txt."""
+    run_dir: Path
+    device: str                       # devices.description
+    data: str                         # the data and its split, in words
+    parameters: int
+    resumed_from: int                 # epoch a killed run was continued from (0: a fresh run)
+    interrupted: bool                 # stopped by Ctrl-C
+    seconds: float                    # training time
+    test_table: list[str]             # evaluate.format_table of the test split's metrics ([] without one)
+
+
+def summary_lines(config: TrainConfig, outcome: RunOutcome, history: list[dict], metrics: dict) -> list[str]:
+    """Return the human part of summary.txt: what ran, how it ended, how good it is."""
+    lines = [f"colorize training run {outcome.run_dir.name}",
+             f"Device: {outcome.device}",
+             f"Data: {outcome.data}",
+             f"Model: preset {config.preset!r} ({outcome.parameters:,} parameters), image size "
+             f"{config.image_size}, batch size {config.batch_size}, seed {config.seed}",
+             f"Epochs run: {len(history)} of {config.epochs}"
+             + (f" (continued a killed run from epoch {outcome.resumed_from + 1})" if outcome.resumed_from else "")
+             + (" - stopped by Ctrl-C" if outcome.interrupted else ""),
+             f"Training time: {outcome.seconds:.0f} s"]
+    scored = [row for row in history if config.monitor in row]
+    if scored:   # every monitor is a loss or an error: the lowest is the best
+        best = min(scored, key=lambda row: row[config.monitor])
+        kept = "kept" if config.save_best else "the model keeps the last epoch"
+        lines.append(f"Best {config.monitor}: {best[config.monitor]:.4f} at epoch {int(best.get('epoch', 0)) + 1} "
+                     f"({kept})")
+    if outcome.test_table:
+        lines += ["", f"Test split, {metrics.get('images', 0)} photos (model vs gray baseline):",
+                  *outcome.test_table]
+    return lines
+
+
+def write_run_report(model, config: TrainConfig, outcome: RunOutcome, metrics: dict,
+                     notify: Notify) -> dict[str, Path]:
+    """Write summary.txt, model.png, curves.png and metrics.json into the run folder; return them by role."""
+    run_dir = outcome.run_dir
+    files: dict[str, Path] = {}
+    history = read_history(run_dir / HISTORY_FILE_NAME)
+    if history:
+        files["curves"] = save_training_curves(history, run_dir / CURVES_FILE_NAME)
+    diagram_note = save_model_diagram(model, run_dir / DIAGRAM_FILE_NAME)
+    if diagram_note:
+        notify(diagram_note)
+    else:
+        files["diagram"] = run_dir / DIAGRAM_FILE_NAME
+    summary = [*summary_lines(config, outcome, history, metrics), "", diagram_note or "", model_summary_text(model)]
+    files["summary"] = write_text(run_dir / SUMMARY_FILE_NAME, "\n".join(summary) + "\n")
+    record = {**metrics, "interrupted": outcome.interrupted, "epochs_run": len(history), "monitor": config.monitor}
+    files["metrics"] = write_json(run_dir / METRICS_FILE_NAME, record)
+    return files

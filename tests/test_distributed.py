@@ -5,6 +5,7 @@ the TF_CONFIG checks that run before TensorFlow starts."""
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import socket
@@ -12,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from colorize.distributed import read_tf_config
-from colorize.errors import UsageError
+from colorize.distributed import WorkerRole, read_tf_config, save_model_on_every_worker
+from colorize.errors import OutputError, UsageError
 from conftest import REPO_ROOT, run_colorize
 
 TRAIN_ARGS = ("--preset", "tiny", "--image-size", "32", "--epochs", "3", "--batch-size", "1",
@@ -80,6 +82,7 @@ def test_two_workers_train_together_and_only_the_chief_writes_the_model(color_fo
     assert (chief_run / "model.keras").is_file()
     assert not (chief_run / "backup").exists()  # a finished run leaves no backup behind
     assert sorted(path.name for path in worker_run.rglob("*")) == ["config.json"]
+    assert not [path.name for path in chief_run.rglob("*") if "partial" in path.name]
     assert "chief saved the model" in outputs[1]
     # --batch-size is per replica; an epoch is MIN_CROPS_PER_EPOCH crops (640) as in single-process training
     assert "2 replicas, 2 images per step, 320 steps per epoch" in outputs[0]
@@ -124,3 +127,80 @@ def test_worker_zero_is_the_chief_unless_the_cluster_names_one():
     worker = read_tf_config({"TF_CONFIG": json.dumps({"cluster": with_chief, "task": {"type": "worker", "index": 0}})})
     chief = read_tf_config({"TF_CONFIG": json.dumps({"cluster": with_chief, "task": {"type": "chief", "index": 0}})})
     assert (worker.is_chief, chief.is_chief, chief.worker_count) == (False, True, 3)
+
+
+# --- a model file under its final name is always whole (README), on the multi-worker path too ---
+
+def test_the_chief_replaces_the_model_file_only_once_the_new_one_is_whole(tmp_path):
+    """Each better epoch replaces model.keras: a save cut off halfway must leave the last whole one."""
+    from colorize.modelfile import load_model_file
+    from tiny_models import build_ab_model
+
+    chief, other = WorkerRole("worker", 0, 2, True), WorkerRole("worker", 1, 2, False)
+    target = tmp_path / "run" / "model.keras"
+    target.parent.mkdir()
+    first, second = build_ab_model(seed=1), build_ab_model(seed=2)
+    save_model_on_every_worker(first, target, chief)
+    earlier = target.read_bytes()
+
+    class FullDiskHalfway:
+        """The next epoch's model, whose save fills the disk halfway through the file."""
+
+        def save(self, path):
+            assert Path(path) != target and target.read_bytes() == earlier
+            second.save(path)
+            Path(path).write_bytes(Path(path).read_bytes()[:1000])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(OutputError, match="Cannot save the model to .*model.keras: No space left on device"):
+        save_model_on_every_worker(FullDiskHalfway(), target, chief)
+    assert [path.name for path in target.parent.iterdir()] == ["model.keras"]
+    assert target.read_bytes() == earlier
+
+    save_model_on_every_worker(second, target, chief)
+    lightness = np.linspace(-1, 1, 64, dtype=np.float32).reshape(1, 8, 8, 1)
+    np.testing.assert_allclose(load_model_file(target).predict(lightness, verbose=0),
+                               second.predict(lightness, verbose=0), atol=1e-6)
+    # Another worker saves too (saving is a collective step) but writes nothing where the chief's files go.
+    save_model_on_every_worker(first, tmp_path / "elsewhere" / "model.keras", other)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+RECORDED_SAVES_SCRIPT = """
+import json, sys
+from colorize.devices import load_tensorflow
+load_tensorflow()
+import keras
+saves = []
+keras_save = keras.Model.save
+def recorded_save(model, filepath, *args, **kwargs):
+    saves.append(str(filepath))
+    return keras_save(model, filepath, *args, **kwargs)
+keras.Model.save = recorded_save
+from colorize.config import TrainConfig
+from colorize.train import train_model
+config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=2, test_size=0, image_size=32, batch_size=8,
+                     preset="tiny", strategy="multiworker", run_name="alone", save_h5=True, save_best=False)
+result = train_model(config)
+print(json.dumps({"saves": saves, "files": {role: str(path) for role, path in result.files.items()}}))
+"""
+
+
+def test_the_multiworker_loop_saves_every_model_under_a_temporary_name_first(color_folder, tmp_path):
+    """A cluster of one worker through the real loop: every model.save goes to a temporary name."""
+    env = dict(os.environ, NO_COLOR="1", TF_CONFIG=tf_config(free_ports(1), 0))
+    process = subprocess.run([sys.executable, "-c", RECORDED_SAVES_SCRIPT, str(color_folder), str(tmp_path / "out")],
+                             capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, env=env)
+    assert process.returncode == 0, process.stdout + process.stderr
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    run_dir = tmp_path / "out" / "models" / "alone"
+    assert result["files"]["model"] == str(run_dir / "model.keras")
+    assert result["files"]["model_h5"] == str(run_dir / "model.h5")
+    chief_saves = [Path(path) for path in result["saves"] if Path(path).parent == run_dir]
+    # one save per epoch (--no-save-best: every epoch) and the .h5 copy, none under its final name
+    assert [path.name for path in chief_saves] == [".partial-model.keras"] * 2 + [".partial-model.h5"]
+    from colorize.modelfile import inspect_model, load_model_file
+
+    for name in ("model.keras", "model.h5"):
+        assert inspect_model(load_model_file(run_dir / name)).kind == "ab"
+    assert not [path.name for path in run_dir.rglob("*") if "partial" in path.name]

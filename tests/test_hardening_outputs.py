@@ -78,7 +78,7 @@ def tiny_model(tmp_path_factory) -> Path:
 def test_disk_full_while_saving_the_model_keeps_the_good_files_and_says_so(small_disk, tmp_path):
     from colorize.config import TrainConfig
     from colorize.devices import load_tensorflow
-    from colorize.train import save_final_model
+    from colorize.runfolder import save_final_model
 
     load_tensorflow()
     from colorize.model import build_unet
@@ -141,17 +141,17 @@ def test_disk_full_while_colourising_stops_with_one_line_and_the_same_command_co
 
 def test_write_error_at_fsync_is_one_clear_error_and_leaves_no_partial_file(tmp_path, monkeypatch):
     """Disks that report ENOSPC late (at fsync or close, as NFS and delayed allocation do): injected."""
-    from colorize import report
+    from colorize import runfolder
 
     def full_disk_fsync(descriptor):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     (tmp_path / "metrics.json").write_text("{}\n")
-    monkeypatch.setattr(report.os, "fsync", full_disk_fsync)
+    monkeypatch.setattr(runfolder.os, "fsync", full_disk_fsync)
     with pytest.raises(OutputError, match="Cannot write .*summary.json: No space left on device"):
-        report.write_json(tmp_path / "summary.json", {"psnr": 22.1})
+        runfolder.write_json(tmp_path / "summary.json", {"psnr": 22.1})
     with pytest.raises(OutputError, match="Refusing to overwrite"):
-        report.write_json(tmp_path / "metrics.json", {"psnr": 22.1})
+        runfolder.write_json(tmp_path / "metrics.json", {"psnr": 22.1})
     assert sorted(os.listdir(tmp_path)) == ["metrics.json"]
     assert (tmp_path / "metrics.json").read_text() == "{}\n"
 

@@ -95,7 +95,7 @@ def test_training_killed_mid_epoch_resumes_from_the_backup_and_finishes(tmp_path
 
 def test_a_second_ctrl_c_while_the_model_is_saved_leaves_no_partial_file(tmp_path):
     from colorize.config import TrainConfig
-    from colorize.train import save_final_model
+    from colorize.runfolder import save_final_model
 
     class InterruptedWhileSaving:
         """Stands in for a Keras model whose save is cut short by Ctrl-C once the file is half written."""

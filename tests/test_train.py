@@ -119,7 +119,7 @@ def test_saved_keras_and_h5_load_back_and_predict_the_same(trained_run):
 
 def test_run_name_of_a_finished_run_gets_a_new_folder_and_a_backup_is_reused(tmp_path):
     from colorize.config import TrainConfig
-    from colorize.train import open_run_folder
+    from colorize.runfolder import open_run_folder
 
     output = tmp_path / "OUTPUT"
     finished = output / "models" / "album"

@@ -1,0 +1,139 @@
+"""The callbacks of a `fit`: the stock Keras ones that keep a run's books, and two
+small ones of ours (Ctrl-C stops after the step; TensorFlow's native noise is
+kept off the screen during the first step).
+
+Imported by train.fit_model only, after TensorFlow has been loaded quietly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from pathlib import Path
+from typing import Callable
+
+import keras
+
+from colorize.config import TrainConfig
+from colorize.constants import (
+    BACKUP_DIR_NAME,
+    CHECKPOINT_FILE_NAME,
+    EARLY_STOPPING_PATIENCE,
+    HISTORY_FILE_NAME,
+    LR_PLATEAU_FACTOR,
+    LR_PLATEAU_MIN,
+    LR_PLATEAU_PATIENCE,
+    TENSORBOARD_DIR_NAME,
+)
+from colorize.devices import native_stderr_silenced
+from colorize.runfolder import best_logged
+
+Notify = Callable[[str], None]
+# Every monitor a run may watch (presets.MONITORS) is a loss or an error: lower is
+# better. Said explicitly: Keras cannot guess the direction of our own metrics.
+MONITOR_MODE = "min"
+
+
+def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0) -> list:
+    """Return the stock Keras callbacks of a run, in the order their effects depend on.
+
+    ReduceLROnPlateau adds the epoch's learning rate to the logs before CSVLogger
+    writes them (Keras 3 does; history.csv and the curves show it). history.csv
+    is written before the backup, so a kill between the two repeats a row that
+    `runfolder.open_run_folder` trims, never loses one.
+    """
+    # A resumed run starts ModelCheckpoint from the best value already logged, so
+    # a worse first epoch after the restart does not replace the best weights.
+    best_so_far = best_logged(run_dir / HISTORY_FILE_NAME, config.monitor) if initial_epoch else None
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=MONITOR_MODE, factor=LR_PLATEAU_FACTOR,
+                                          patience=LR_PLATEAU_PATIENCE, min_lr=LR_PLATEAU_MIN),
+        keras.callbacks.ModelCheckpoint(str(run_dir / CHECKPOINT_FILE_NAME), monitor=config.monitor,
+                                        mode=MONITOR_MODE, save_best_only=config.save_best,
+                                        save_weights_only=True, initial_value_threshold=best_so_far),
+        keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE_NAME), append=initial_epoch > 0),
+        keras.callbacks.BackupAndRestore(str(run_dir / BACKUP_DIR_NAME)),
+    ]
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=config.monitor, mode=MONITOR_MODE,
+                                                       patience=EARLY_STOPPING_PATIENCE))
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR_NAME)))
+    return callbacks
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Turn the first Ctrl-C into a stop after the current step; a second one quits at once.
+
+    The signal handler only sets a flag: Python runs it between TensorFlow ops,
+    and printing from it could collide with Keras's progress bar.
+    """
+
+    def __init__(self, notify: Notify):
+        super().__init__()
+        self.notify = notify
+        self.interrupted = False
+        self.announced = False
+
+    def _stop_if_asked(self) -> None:
+        if self.interrupted and self.model is not None:
+            self.model.stop_training = True
+            if not self.announced:
+                self.announced = True
+                self.notify("Ctrl-C: stopping after this step and saving the model "
+                            "(press Ctrl-C again to quit without saving).")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._stop_if_asked()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._stop_if_asked()
+
+    @contextlib.contextmanager
+    def catching_sigint(self):
+        """Install the Ctrl-C handler for the duration of the block (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handle(signum, frame):
+            if self.interrupted:
+                raise KeyboardInterrupt
+            self.interrupted = True
+
+        previous = signal.signal(signal.SIGINT, handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+class QuietFirstStep(keras.callbacks.Callback):
+    """Keep TensorFlow's native stderr quiet during the first training step only.
+
+    Compiling the training function logs "E0000 ... oneDNN supports DT_INT32
+    only on platforms with AVX-512" with the stock wheel on CPUs: a harmless
+    fallback that reads like an error. Use it as a context manager around `fit`:
+    when the first step fails, leaving the block hands the error to the
+    silencer, which shows what TensorFlow wrote meanwhile (never hidden).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._silence = contextlib.ExitStack()
+        self._started = False
+
+    def __enter__(self) -> "QuietFirstStep":
+        return self
+
+    def __exit__(self, *failure) -> bool:
+        return self._silence.__exit__(*failure)   # a no-op once the first step has ended
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if not self._started:
+            self._started = True
+            self._silence.enter_context(native_stderr_silenced())
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._silence.close()
