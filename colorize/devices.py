@@ -1,6 +1,8 @@
-"""What hardware TensorFlow sees, and a quiet TensorFlow import for the front ends.
+"""What hardware TensorFlow sees, and a quiet TensorFlow import for the front ends
+(quiet unless it fails: then what TensorFlow wrote is shown).
 
-Kept apart from train.py so `info` and the wizard can use it without training code.
+Kept apart from the training code (strategy.py turns these devices into a
+distribution strategy) so `info` and the wizard can use it without it.
 """
 
 from __future__ import annotations
@@ -8,28 +10,61 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
+import tempfile
+
+# A failure shows the end of what TensorFlow wrote to stderr meanwhile, this many
+# characters at most (a failed GPU start can log pages).
+CAPTURED_STDERR_SHOWN = 8000
 
 
 @contextlib.contextmanager
 def native_stderr_silenced():
-    """Send file descriptor 2 to /dev/null for the block.
+    """Keep what is written to file descriptor 2 off the screen for the block, unless the block fails.
 
     TensorFlow's C++ start-up lines (oneDNN, cuda stubs, cuInit) are written
     before absl logging starts, so TF_CPP_MIN_LOG_LEVEL cannot hide them; the
     same holds for the "E0000 ... oneDNN supports DT_INT32 only on platforms
     with AVX-512" line the first training step of a process prints with the
     stock TensorFlow wheel, even on this AVX-512 machine (a harmless fallback
-    to Eigen kernels that reads like an error). Python exceptions still reach
-    the user: they are printed after the block.
+    to Eigen kernels that reads like an error). The text is kept in a temporary
+    file, not thrown away: when the block raises (a broken install, a GPU out of
+    memory), it goes back to stderr and onto the exception as a note, so the
+    one-line error's log has it too.
     """
     saved = os.dup(2)
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
+        with tempfile.TemporaryFile() as captured:
+            sys.stderr.flush()
+            os.dup2(captured.fileno(), 2)
+            try:
+                yield
+            except Exception as error:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                _show_captured(captured, error)
+                raise
     finally:
+        sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _show_captured(captured, error: Exception) -> None:
+    """Write what the block sent to stderr back there, and add it to `error`'s notes."""
+    from colorize.errors import ColorizeError
+
+    if isinstance(error, ColorizeError):   # explained in its own sentence; the noise would bury it
+        return
+    captured.seek(0, os.SEEK_END)
+    captured.seek(max(captured.tell() - CAPTURED_STDERR_SHOWN, 0))
+    text = captured.read().decode("utf-8", errors="replace").strip()
+    if not text:
+        return
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+    if hasattr(error, "add_note"):   # Python 3.11+: the traceback in the error log shows it
+        error.add_note(f"TensorFlow's native stderr before this error:\n{text}")
 
 
 @functools.lru_cache(maxsize=1)

@@ -109,3 +109,63 @@ def test_a_second_ctrl_c_while_the_model_is_saved_leaves_no_partial_file(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         save_final_model(InterruptedWhileSaving(), TrainConfig(save_best=False), run_dir)
     assert list(run_dir.iterdir()) == []
+
+
+# --- silencing TensorFlow's native stderr never hides a fatal error (issue 14) ---------------
+
+FAKE_TENSORFLOW = '''
+import os
+os.write(2, b"fake libtensorflow: libcudnn.so.9: cannot open shared object file\\n")
+raise ImportError("libtensorflow_framework.so.2: undefined symbol")
+'''
+
+
+def test_a_failed_tensorflow_import_shows_what_it_wrote_to_stderr(tmp_path, color_folder):
+    """A broken install writes its reason to fd 2 before the ImportError: the user and the log get it."""
+    fake = tmp_path / "fake" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(FAKE_TENSORFLOW)
+    output = tmp_path / "OUTPUT"
+    result = run_colorize("train", "--data", str(color_folder), "--preset", "tiny", "--image-size", "32",
+                          env={"PYTHONPATH": os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")]),
+                               "COLORIZE_OUTPUT": str(output)})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "libcudnn.so.9: cannot open shared object file" in result.stderr
+    assert "Traceback" not in result.stderr
+    log = (output / "colorize-error.log").read_text()
+    assert "undefined symbol" in log and "libcudnn.so.9: cannot open shared object file" in log
+
+
+def test_a_failed_first_step_shows_what_tensorflow_wrote_and_a_good_one_stays_quiet(capfd):
+    from colorize.callbacks import QuietFirstStep
+    from tiny_models import build_ab_model, keras_module
+
+    keras = keras_module()
+
+    class NativeLines(keras.callbacks.Callback):
+        """Writes to fd 2 as TensorFlow's C++ logging does; fails in step `failing_step`, if any."""
+
+        def __init__(self, failing_step=None):
+            super().__init__()
+            self.failing_step = failing_step
+
+        def on_train_batch_begin(self, batch, logs=None):
+            os.write(2, f"native line of step {batch}\n".encode())
+            if batch == self.failing_step:
+                raise RuntimeError("OOM when allocating tensor")
+
+    model = build_ab_model()
+    model.compile(optimizer="adam", loss=keras.losses.MeanAbsoluteError())
+    lightness, ab = np.zeros((2, 8, 8, 1), np.float32), np.zeros((2, 8, 8, 2), np.float32)
+    capfd.readouterr()
+    with QuietFirstStep() as quiet:
+        model.fit(lightness, ab, batch_size=1, epochs=1, callbacks=[quiet, NativeLines()], verbose=0)
+    shown = capfd.readouterr().err
+    assert "native line of step 1" in shown and "native line of step 0" not in shown
+
+    with pytest.raises(RuntimeError, match="OOM") as raised:
+        with QuietFirstStep() as quiet:
+            model.fit(lightness, ab, batch_size=1, epochs=1, callbacks=[quiet, NativeLines(failing_step=0)],
+                      verbose=0)
+    assert "native line of step 0" in capfd.readouterr().err
+    assert any("native line of step 0" in note for note in getattr(raised.value, "__notes__", []))
