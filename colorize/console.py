@@ -2,7 +2,9 @@
 
 Colours follow the wizard's convention: prompts magenta, information cyan,
 warnings yellow, errors red, success green. Plain text when stdout is not a
-terminal or NO_COLOR is set (https://no-color.org).
+terminal or NO_COLOR is set (https://no-color.org). On Windows consoles
+colorama turns the ANSI codes on (or translates them on old consoles); it does
+nothing elsewhere.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from pathlib import Path
 
 import colorama
+
+colorama.just_fix_windows_console()   # once, at import; a no-op off Windows and when already fixed
 
 
 def use_color(stream=None) -> bool:
@@ -56,21 +60,30 @@ def plain(message: str = "") -> None:
 class ProgressBar:
     """A one-line progress bar with rate and time left, usable as a progress callback.
 
-    Call it as `bar(done, total)`. On a terminal it redraws in place; elsewhere it
-    prints a line every ~10% so logs stay short. Writes to stderr so `--json`
-    output on stdout stays clean.
+    Call it as `bar(done, total)`. Its clock starts at the first call, so making
+    it before the work (a model load, training before the final evaluation) does
+    not spoil the rate and time left. With `show_after_s`, nothing is shown until
+    the work has run that long: a scan that ends in a second prints no bar. On a
+    terminal it redraws in place; elsewhere it prints a line every ~10% so logs
+    stay short. Writes to stderr so `--json` output on stdout stays clean.
     """
 
-    def __init__(self, label: str, unit: str = "images", stream=None):
+    def __init__(self, label: str, unit: str = "images", stream=None, show_after_s: float = 0.0):
         self.label = label
         self.unit = unit
         self.stream = stream or sys.stderr
-        self.start = time.monotonic()
+        self.show_after_s = show_after_s
+        self.start: float | None = None     # the first report
         self.last_decile = -1
         self.finished = False
 
     def __call__(self, done: int, total: int) -> None:
-        elapsed = max(time.monotonic() - self.start, 1e-9)
+        now = time.monotonic()
+        if self.start is None:
+            self.start = now
+        if now - self.start < self.show_after_s:
+            return
+        elapsed = max(now - self.start, 1e-9)
         rate = done / elapsed
         left = (total - done) / rate if rate > 0 and total else 0.0
         fraction = done / total if total else 1.0
@@ -248,7 +261,11 @@ def check_path(text: str, must_exist: bool = True, kind: str = "any") -> Path:
         raise ValueError(f"unknown path kind {kind!r}")
     if "\x00" in text:  # no file system accepts it; Path.resolve() would raise ValueError
         raise InvalidResponse("A path cannot contain a NUL character.")
-    path = Path(os.path.expanduser(text.strip().strip("'\"")))
+    typed = text.strip().strip("'\"")
+    expanded = os.path.expanduser(typed)
+    if expanded.startswith("~"):  # "~nobody" or "~" without a home: Path.expanduser() would raise later
+        raise InvalidResponse(f"Cannot tell which home folder {typed.split(os.sep)[0]} is; type the full path.")
+    path = Path(expanded)
     found = path_kind(path)
     if found is None:
         if must_exist:
@@ -262,3 +279,20 @@ def check_path(text: str, must_exist: bool = True, kind: str = "any") -> Path:
 def ask_path(question: str, must_exist: bool = True, kind: str = "any", default: str | None = None) -> Path:
     """Return a path typed by the user, checked to exist (and to be a file or folder) as asked."""
     return _ask(question, default, lambda answer: check_path(answer, must_exist, kind))
+
+
+def ask_path_or_word(question: str, word: str | None, kind: str = "any", must_exist: bool = True,
+                     validate=None) -> str:
+    """Return `word` (offered as the default: "default", "new", ...) or a checked path, as text.
+
+    `validate(answer)` may refuse a path with InvalidResponse before it is looked up.
+    """
+    def check(answer: str) -> None:
+        if answer != word:
+            if validate is not None:
+                validate(answer)
+            check_path(answer, must_exist, kind)
+
+    answer = ask_text(question, default=word, validate=check)
+    return answer if answer == word else str(check_path(answer, must_exist, kind))
+

@@ -186,3 +186,9 @@ def test_a_path_with_a_nul_character_is_re_asked_even_when_it_need_not_exist():
     # Found by the slow wizard fuzz: a results folder "a\x00b" reached Path.resolve() and crashed.
     with pytest.raises(console.InvalidResponse, match="NUL"):
         console.check_path("res\x00ults", must_exist=False, kind="folder")
+
+
+def test_a_path_under_an_unknown_home_folder_is_re_asked():
+    # Found by the wizard fuzz: a results folder "~0" passed here and Path.expanduser() raised later.
+    with pytest.raises(console.InvalidResponse, match="home folder ~0"):
+        console.check_path("~0/results", must_exist=False, kind="folder")

@@ -80,13 +80,13 @@ def test_scan_refuses_a_zip_with_path_traversal(tmp_path):
 
 
 def test_progress_bar_appears_only_for_long_scans(capsys):
-    from colorize.cli import DelayedProgressBar
+    from colorize.console import ProgressBar
 
-    quick = DelayedProgressBar("Scanning", delay_s=60)
+    quick = ProgressBar("Scanning", unit="files", show_after_s=60)
     for done in range(4):
         quick(done, 3)
     assert capsys.readouterr().err == ""
-    slow = DelayedProgressBar("Scanning", delay_s=0)
+    slow = ProgressBar("Scanning", unit="files", show_after_s=0)
     for done in range(4):
         slow(done, 3)
     assert "Scanning 3/3" in capsys.readouterr().err
