@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
-from PIL import Image
 
 from colorize import metrics
 from colorize.config import EvaluateConfig
-from colorize.constants import CONFIG_FILE_NAME, EVALUATE_GRID_IMAGES, GRID_THUMBNAIL_SIDE
+from colorize.constants import CONFIG_FILE_NAME, EVALUATE_GRID_IMAGES
 from colorize.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:
@@ -51,13 +50,6 @@ def parse_grid_columns(grid_columns: str) -> list[str]:
     return columns
 
 
-def _thumbnail(rgb: np.ndarray) -> np.ndarray:
-    """Return a copy no larger than GRID_THUMBNAIL_SIDE a side (grids need no more)."""
-    image = Image.fromarray(rgb)
-    image.thumbnail((GRID_THUMBNAIL_SIDE, GRID_THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
-    return np.asarray(image)
-
-
 def _save_grids(rows: list[list[np.ndarray]], columns: list[str], labels: list[str],
                 grid_dir: Path | None) -> list[str]:
     if grid_dir is None or not rows:
@@ -74,6 +66,7 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
                    grid_images: int = EVALUATE_GRID_IMAGES) -> dict:
     """Return {"images", <model figures>, "gray_baseline": {<figures>}, "grids"} for colour `files`."""
     from colorize.dataset import load_rgb
+    from colorize.report import grid_thumbnail
 
     columns = parse_grid_columns(grid_columns)
     model_totals, baseline_totals = metrics.ScoreTotals(), metrics.ScoreTotals()
@@ -88,7 +81,7 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
         baseline_totals.add(metrics.score_image(original, gray))
         if len(rows) < grid_images:
             shown = {"original": original, "colorized": colorized, "gray": gray}
-            rows.append([_thumbnail(shown[name]) for name in columns])
+            rows.append([grid_thumbnail(shown[name]) for name in columns])
             labels.append(entry.path)
         if progress:
             progress(done, len(files))
@@ -296,7 +289,7 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     from colorize.modelfile import resolve_model_path
     from colorize.paths import new_run_dir, output_root, refuse_output_inside_data
     from colorize.predict import Colorizer
-    from colorize.report import write_json
+    from colorize.runfolder import write_json
 
     notify = notify or (lambda message: None)
     model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import

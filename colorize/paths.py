@@ -53,6 +53,11 @@ def new_run_dir(parent: Path, name: str | None = None) -> Path:
     raise OutputError(f"Too many runs named {base!r} in {parent}; choose another --run-name.")
 
 
+def is_inside(path: Path, folder: Path) -> bool:
+    """Return whether `path` is `folder` or lies under it (as written: resolve both first to follow links)."""
+    return path == folder or folder in path.parents
+
+
 def refuse_output_inside_data(output: Path, data: Path) -> None:
     """Raise OutputError when `output` is the data folder or inside it.
 
@@ -60,7 +65,7 @@ def refuse_output_inside_data(output: Path, data: Path) -> None:
     as photos by the next run on that folder.
     """
     output, data = output.resolve(), data.resolve()
-    if output == data or data in output.parents:
+    if is_inside(output, data):
         raise OutputError(f"The output folder {output} is inside the data {data}; "
                           "choose an output folder outside it (--output DIR).")
 

@@ -80,6 +80,10 @@ def test_history_config_and_metrics_are_sane(trained_run):
     assert [int(row["epoch"]) for row in rows] == [0, 1]
     assert {"loss", "val_loss", "learning_rate"} <= set(rows[0])
     assert all(np.isfinite(float(row["loss"])) for row in rows)
+    # The rate comes from Keras 3's ReduceLROnPlateau, which logs it before CSVLogger writes the row.
+    from colorize.presets import preset_settings
+
+    assert float(rows[0]["learning_rate"]) == pytest.approx(preset_settings("tiny")["learning_rate"])
 
     config = json.loads((run_dir / "config.json").read_text())
     assert config["seed"] == 7 and config["settings"]["seed"] == 7
