@@ -11,12 +11,12 @@ import argparse
 import json
 import os
 import sys
-import time
-import traceback
+from dataclasses import replace
 
-from colorize import __version__, console
+from colorize import __version__, console, defaults, reporting
+from colorize.constants import MIN_CROPS_PER_EPOCH
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, ColorizeError
-from colorize.presets import DEFAULT_PRESET, PRESETS
+from colorize.presets import DEFAULT_PRESET, PRESETS, TEST_PRESETS
 
 
 def positive_int(text: str) -> int:
@@ -55,84 +55,39 @@ def command_info(args: argparse.Namespace) -> int:
     console.plain(f"  data folder     {report['data_dir']}")
     console.plain(f"  default dataset {report['default_dataset']}")
     console.plain(f"  default model   {report['default_model']}")
+    console.plain(f"  sample photos   {report['sample_photos']}")
     console.plain(f"  output folder   {report['output_dir']}  ({report['output_reason']})")
     return EXIT_OK
-
-
-class DelayedProgressBar:
-    """A progress callback that shows console.ProgressBar only once the work has run a while,
-    so a scan that ends in a second (298 photos: ~0.3 s) prints no bar at all."""
-
-    def __init__(self, label: str, unit: str = "files", delay_s: float | None = None):
-        from colorize.constants import SCAN_PROGRESS_DELAY_S
-
-        self.label, self.unit = label, unit
-        self.delay_s = SCAN_PROGRESS_DELAY_S if delay_s is None else delay_s
-        self.start = time.monotonic()
-        self.bar: console.ProgressBar | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            if time.monotonic() - self.start < self.delay_s:
-                return
-            self.bar = console.ProgressBar(self.label, self.unit)
-            self.bar.start = self.start   # the rate counts from the real start
-        self.bar(done, total)
-
-
-SCAN_SUMMARY_PHRASES = {  # status: (singular, plural)
-    "ok": ("image is fine", "images are fine"),
-    "grayscale": ("is grayscale", "are grayscale"),
-    "too_small": ("is too small", "are too small"),
-    "not_image": ("is not an image", "are not images"),
-    "unreadable": ("is unreadable", "are unreadable"),
-}
-
-
-def scan_summary(counts: dict[str, int]) -> str:
-    """Return "298 images are fine, 2 are grayscale, ..." for the non-zero counts."""
-    parts = []
-    for status, (singular, plural) in SCAN_SUMMARY_PHRASES.items():
-        if counts[status] or status == "ok":
-            parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")
-    text = ", ".join(parts) + "."
-    if counts["skipped"]:
-        text += f" {counts['skipped']} hidden or system {'entry' if counts['skipped'] == 1 else 'entries'} skipped."
-    return text
 
 
 def command_scan(args: argparse.Namespace) -> int:
     from colorize.dataset import scan_dataset
 
-    result = scan_dataset(args.path, progress=DelayedProgressBar("Scanning"))
+    result = scan_dataset(args.path, progress=reporting.scan_progress())
     if args.json:
         print_json(result.to_json())
         return EXIT_OK
-    counts = result.counts()
-    console.info(f"Scanned {result.root} ({result.kind}): {counts['total']} file{'' if counts['total'] == 1 else 's'}.")
-    summary = scan_summary(counts)
-    if not counts["ok"]:
-        console.warn(summary + " No colour image is usable for training.")
-    elif result.bad:
-        console.warn(summary)
-    else:
-        console.success(summary)
+    reporting.show_scan(result)
     if args.print_bad:
-        for entry in result.bad:
-            console.plain(f"  {entry.path}: {entry.reason or entry.status}")
+        reporting.list_bad_files(result.bad, limit=None)
     elif result.bad:
         console.plain("Run again with --print-bad to list them with reasons.")
     return EXIT_OK
 
 
 def train_config_from_args(args: argparse.Namespace):
-    """Return the TrainConfig the train flags describe (preset defaults for size and batch)."""
+    """Return the TrainConfig the train flags describe (preset defaults for size and batch).
+
+    Without --test-size the test size is 0 here: the default depends on how many
+    usable photos the scan finds (defaults.default_test_size).
+    """
     from colorize.config import TrainConfig
     from colorize.presets import preset_settings
 
     preset = preset_settings(args.preset)
     return TrainConfig(
-        data=args.data, epochs=args.epochs, train_size=args.train_size, test_size=args.test_size,
+        data=args.data, epochs=args.epochs, train_size=args.train_size,
+        test_size=0 if args.test_size is None else args.test_size,
         image_size=preset["image_size"] if args.image_size is None else args.image_size,
         batch_size=preset["batch_size"] if args.batch_size is None else args.batch_size,
         preset=args.preset, model=args.model, monitor=args.monitor, save_best=args.save_best,
@@ -149,90 +104,46 @@ def command_train(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
     validate_config(config)  # a bad monitor or size is one line before the scan
     console.info(f"Scanning {config.data} ...")
-    scan = scan_dataset(resolve_dataset_path(config.data), progress=DelayedProgressBar("Scanning"))
-    bars: list[console.ProgressBar] = []
-
-    def evaluation_progress(done: int, total: int) -> None:
-        if not bars:  # made at the first report, so training time does not count in its rate
-            bars.append(console.ProgressBar("Evaluating"))
-        bars[0](done, total)
-
-    result = train_model(config, notify=console.info, scan=scan, progress=evaluation_progress)
-    if result.model_path is None:  # a multi-worker run's non-chief worker
-        console.success("This worker's share of the training is done; the chief saved the model and the report.")
-        return EXIT_OK
-    if result.metrics:
-        from colorize.evaluate import format_table
-
-        for line in format_table(result.metrics):
-            console.plain(line)
-    console.plain(f"  model        {result.model_path}")
-    if "model_h5" in result.files:
-        console.plain(f"  model (.h5)  {result.files['model_h5']}")
-    console.plain(f"  run report   {result.run_dir}  (summary.txt, curves.png, history.csv, metrics.json)")
-    if result.results_dir:
-        console.plain(f"  test grids   {result.results_dir}")
-    if result.interrupted:
-        console.warn("Training was stopped by Ctrl-C; the model so far is saved above. To train it further: "
-                     f"python -m colorize train --model {result.model_path} ...")
-        return EXIT_INTERRUPTED
-    console.success("Training finished.")
-    return EXIT_OK
+    scan = scan_dataset(resolve_dataset_path(config.data), progress=reporting.scan_progress())
+    if scan.bad:
+        reporting.show_scan(scan)
+        reporting.list_bad_files(scan.bad)
+    if args.test_size is None:
+        config = replace(config, test_size=defaults.default_test_size(len(scan.ok), config.train_size))
+    result = train_model(config, notify=console.info, scan=scan, progress=reporting.work_progress("Evaluating"))
+    reporting.show_train_result(result)
+    finished_here = result.model_path is not None   # a non-chief worker's share ends as done
+    return EXIT_INTERRUPTED if result.interrupted and finished_here else EXIT_OK
 
 
 def command_predict(args: argparse.Namespace) -> int:
     from colorize.config import PredictConfig
     from colorize.predict import colorize_path
 
-    config = PredictConfig(model=args.model, input=args.input, output=args.output, limit=args.limit,
-                           saturation=args.saturation, batch_size=args.batch_size)
-    bars: list[console.ProgressBar] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bars:  # started at the first report, so model loading does not count in images/s
-            bars.append(console.ProgressBar("Colourising"))
-        bars[0](done, total)
-
-    result = colorize_path(config, progress=progress, notify=console.info)
-    console.success(f"Colourised {len(result.written)} photos into {result.output_dir}")
-    if result.skipped_existing:
-        console.info(f"{len(result.skipped_existing)} already had a result there and were left as they were.")
-    if result.bad:
-        console.warn(f"{len(result.bad)} files could not be used and were skipped:")
-        for entry in result.bad[:20]:
-            console.plain(f"  {entry.path}: {entry.reason or entry.status}")
-        if len(result.bad) > 20:
-            console.plain(f"  ... and {len(result.bad) - 20} more")
-    if result.grids:
-        pages = f"{len(result.grids)} {'page' if len(result.grids) == 1 else 'pages'}"
-        console.info(f"Comparison grids: {result.grids[0].parent} ({pages})")
+    config = PredictConfig(model=args.model, input=defaults.resolve_photos_to_colourise(args.input),
+                           output=args.output, limit=args.limit, saturation=args.saturation,
+                           batch_size=args.batch_size or defaults.PREDICT_BATCH_SIZE_CPU)
+    if args.batch_size is None:   # checked the flags first: asking for GPUs imports TensorFlow
+        config = replace(config, batch_size=defaults.default_predict_batch_size())
+    result = colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info)
+    reporting.show_predict_result(result)
     return EXIT_OK
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
     from colorize.config import EvaluateConfig
-    from colorize.evaluate import evaluate_model, format_table
+    from colorize.evaluate import evaluate_model
 
     config = EvaluateConfig(model=args.model, data=args.data, limit=args.limit,
                             output=args.output, run_name=args.run_name,
                             test_size=args.test_size, seed=args.seed)
     # With --json, stdout holds the JSON object alone: messages go to stderr.
     notify = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else console.info
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar   # started at the first image, not before the model load, so the rate is right
-        bar = bar or console.ProgressBar("Evaluating")
-        bar(done, total)
-
-    result = evaluate_model(config, progress=progress, notify=notify)
+    result = evaluate_model(config, progress=reporting.work_progress("Evaluating"), notify=notify)
     if args.json:
         print_json(result)
-        return EXIT_OK
-    console.plain()
-    for line in format_table(result):
-        console.plain(line)
-    console.success(f"Grids and evaluation.json are in {result['results_dir']}")
+    else:
+        reporting.show_evaluation(result)
     return EXIT_OK
 
 
@@ -255,14 +166,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a colouriser on colour photos")
     train.add_argument("--data", default="default", help="folder, .zip, or 'default' (default: %(default)s)")
-    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--epochs", type=int, default=defaults.DEFAULT_EPOCHS,
+                       help=f"how long to train: an epoch is at least {MIN_CROPS_PER_EPOCH} random crops "
+                            "(a pass over the photos if that is more) (default: %(default)s)")
     train.add_argument("--train-size", type=int, default=None,
                        help="images for training + validation (split 8:2); default: all left after --test-size")
-    train.add_argument("--test-size", type=int, default=10)
-    train.add_argument("--image-size", type=int, default=None, help="crop side in pixels; default: the preset's")
+    train.add_argument("--test-size", type=int, default=None,
+                       help=f"images held out for the final test; default: one usable image in "
+                            f"{defaults.TEST_SHARE_DIVISOR}, at most {defaults.MAX_DEFAULT_TEST_SIZE} "
+                            "(42 of the 298 default photos)")
+    train.add_argument("--image-size", type=int, default=None,
+                       help="side of the square crops training learns on, in pixels (results keep each "
+                            "photo's own size); default: the preset's")
     train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     train.add_argument("--preset", default=DEFAULT_PRESET,
-                       help=f"model: {', '.join(PRESETS)} (default: %(default)s; pretrained starts from "
+                       help=f"model: {', '.join(name for name in PRESETS if name not in TEST_PRESETS)}, or "
+                            f"{', '.join(TEST_PRESETS)} for tests (default: %(default)s; pretrained starts from "
                             "ImageNet-trained EfficientNet-Lite0 and gives the best colours)")
     train.add_argument("--model", default="new", help="'new', or a saved .keras/.h5 model to continue training")
     train.add_argument("--monitor", default="val_loss", help="what the best-model checkpoint watches")
@@ -280,12 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="colourise photos with a saved model")
     predict.add_argument("--model", default="default", help="a .keras/.h5 model, or 'default'")
-    predict.add_argument("--input", required=True, help="image, folder or .zip")
+    predict.add_argument("--input", required=True,
+                         help="image, folder or .zip, or 'default' for the shipped black-and-white samples")
     predict.add_argument("--output", default=None,
                          help="folder for the results (the same folder continues an interrupted run)")
     predict.add_argument("--limit", type=positive_int, default=None)
     predict.add_argument("--saturation", type=float, default=1.0, help="scale the colours (1.0 = as predicted)")
-    predict.add_argument("--batch-size", type=positive_int, default=8)
+    predict.add_argument("--batch-size", type=positive_int, default=None,
+                         help=f"photos per model call (default: {defaults.PREDICT_BATCH_SIZE_CPU} on a CPU, "
+                              f"where it is fastest; {defaults.PREDICT_BATCH_SIZE_GPU} on a GPU)")
     predict.set_defaults(handler=command_predict)
 
     evaluate = commands.add_parser("evaluate", help="score a model against colour photos and the gray baseline")
@@ -308,8 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_handler(args: argparse.Namespace) -> int:
     """Run a subcommand, turning every failure into one line and an exit code."""
-    from colorize.paths import write_error_log
-
     try:
         return args.handler(args)
     except ColorizeError as error:
@@ -326,8 +246,7 @@ def run_handler(args: argparse.Namespace) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_USER_ERROR
     except Exception:  # never a traceback on the user's screen
-        log_path = write_error_log(traceback.format_exc())
-        console.error(f"Something unexpected went wrong; the details are in {log_path}")
+        reporting.show_unexpected_error()
         return EXIT_USER_ERROR
 
 

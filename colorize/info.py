@@ -7,6 +7,7 @@ from importlib import metadata
 
 from colorize import __version__
 from colorize.constants import DATA_DIR, DEFAULT_DATASET_DIR, DEFAULT_MODEL_PATH
+from colorize.defaults import SAMPLES_DIR
 from colorize.paths import output_root_and_reason
 
 LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-image", "matplotlib", "colorama", "pillow")
@@ -38,8 +39,10 @@ def collect_info() -> dict:
     """Return everything `info` shows, as JSON-ready data."""
     gpus, summary = describe_devices()
     output_dir, reason = output_root_and_reason()
-    model_state = str(DEFAULT_MODEL_PATH) if DEFAULT_MODEL_PATH.is_file() else "none shipped yet"
-    dataset_state = str(DEFAULT_DATASET_DIR) if DEFAULT_DATASET_DIR.is_dir() else "missing"
+    missing = "missing: this install came without its data (pip install -e . from a clone)"
+    model_state = str(DEFAULT_MODEL_PATH) if DEFAULT_MODEL_PATH.is_file() else missing
+    dataset_state = str(DEFAULT_DATASET_DIR) if DEFAULT_DATASET_DIR.is_dir() else missing
+    samples_state = str(SAMPLES_DIR) if SAMPLES_DIR.is_dir() else missing
     return {
         "colorize": __version__,
         "python": platform.python_version(),
@@ -49,6 +52,7 @@ def collect_info() -> dict:
         "data_dir": str(DATA_DIR),
         "default_dataset": dataset_state,
         "default_model": model_state,
+        "sample_photos": samples_state,
         "output_dir": str(output_dir),
         "output_reason": reason,
     }

@@ -23,8 +23,9 @@ from colorize.errors import ModelError
 if TYPE_CHECKING:
     import keras
 
-NO_DEFAULT_MODEL = ("No pretrained model is shipped yet; train one with `python -m colorize train` "
-                    "or pass --model PATH.")
+NO_DEFAULT_MODEL = (f"The shipped model is missing ({DEFAULT_MODEL_PATH}): this install of colorize came "
+                    "without its data (an install that is not editable, built without data/). Install from a "
+                    "clone of the project with `pip install -e .`, or pass --model PATH.")
 KINDS = {2: "ab", 3: "rgb"}   # output channels -> what the model predicts
 
 

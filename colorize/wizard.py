@@ -10,29 +10,33 @@ question; anything unexpected goes to OUTPUT/colorize-error.log and one line.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
-import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from colorize import console
+from colorize import console, defaults, reporting
 from colorize.config import PredictConfig, TrainConfig
-from colorize.constants import MODEL_SUFFIXES
-from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, ColorizeError
-from colorize.paths import write_error_log
-from colorize.presets import DEFAULT_PRESET, MONITORS, PRESETS, TEST_PRESETS, size_multiple
+from colorize.constants import MIN_CROPS_PER_EPOCH, MODEL_SUFFIXES
+from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, ColorizeError, ModelError, OutputError
+from colorize.presets import (DEFAULT_PRESET, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, MONITORS, PRESETS, TEST_PRESETS,
+                              has_class_head, size_multiple)
 
 if TYPE_CHECKING:
-    from colorize.train import TimeEstimate
+    from colorize.modelfile import ModelInfo
+    from colorize.estimate import TimeEstimate
 
 MAIN_MENU = {
     "1": "train a model on your own colour photos",
     "2": "colourise black-and-white photos with a model",
     "q": "quit",
 }
-MODEL_START_MENU = {"1": "a new model", "2": "continue training a saved model (.keras or .h5)"}
-OVERVIEW_MENU = {"1": "save a diagram of the model", "2": "print the model summary", "3": "neither"}
+MODEL_START_MENU = {"1": "a new model", "2": "a saved model, to train it further (.keras or .h5)"}
+OVERVIEW_MENU = {"1": "save a diagram of it as a picture (needs pydot and Graphviz)",
+                 "2": "print its summary (a table of its layers)", "3": "neither"}
 MONITOR_DESCRIPTIONS = {
     "val_loss": "the loss on the validation images (recommended)",
     "loss": "the loss on the training images",
@@ -42,9 +46,10 @@ MONITOR_DESCRIPTIONS = {
     "chroma_gap": "how much less colourful than the truth, on training images",
 }
 MAX_EPOCHS = 1000
-MAX_IMAGE_SIZE = 512        # bigger crops train far too slowly on a CPU (DESIGN.md: 0.8 images/s at 256)
-MAX_DEFAULT_TEST_SIZE = 50  # enough photos for stable PSNR/SSIM means without starving training
+MAX_BATCH_SIZE = 1024
+MAX_SEED = 2**31 - 1
 MIN_USABLE_IMAGES = 3       # 1 train + 1 validation (8:2, at least 1) + 1 test
+DIAGRAMS_DIR_NAME = "diagrams"   # OUTPUT/diagrams/<preset or model>.png: drawn before a run folder exists
 
 
 def run_wizard() -> int:
@@ -61,8 +66,7 @@ def run_wizard() -> int:
         say_goodbye("Interrupted.")
         return EXIT_INTERRUPTED
     except Exception:  # never a traceback on the user's screen
-        log_path = write_error_log(traceback.format_exc())
-        console.error(f"Something unexpected went wrong; the details are in {log_path}")
+        reporting.show_unexpected_error()
         return EXIT_USER_ERROR
 
 
@@ -108,27 +112,46 @@ def main_loop() -> None:
 # --- train path ----------------------------------------------------------------
 
 def train_path() -> None:
-    """Ask everything training needs, train, and show where every file went."""
+    """Ask everything training needs, train, and show where every file went.
+
+    New or saved model comes first: a saved model fixes the model size and the
+    multiple its image sides need, so those questions are skipped for it.
+    """
     from colorize import train
 
+    model, model_info = ask_model_to_start_from()
     data, scan = ask_dataset_and_scan()
     train_size, test_size = ask_split_sizes(len(scan.ok))
-    preset = ask_preset()
-    image_size = ask_image_size(preset)
-    config = TrainConfig(data=data, train_size=train_size, test_size=test_size, image_size=image_size,
-                         batch_size=PRESETS[preset]["batch_size"], preset=preset)
+    preset = ask_preset() if model == "new" else DEFAULT_PRESET
+    config = TrainConfig(data=data, model=model, train_size=train_size, test_size=test_size,
+                         image_size=ask_image_size(preset, model_info), preset=preset,
+                         batch_size=PRESETS[preset]["batch_size"], epochs=defaults.DEFAULT_EPOCHS)
+    config = ask_advanced_settings(config)
     epochs, estimate = ask_epochs(config, scan)
-    config = replace(config, epochs=epochs, model=ask_model_to_start_from())
+    config = replace(config, epochs=epochs)
     show_model_overview(config)
     save_best = console.ask_yes_no("Keep the best epoch while training (else the last one)?", default=True)
     monitor = ask_monitor() if save_best else config.monitor
     config = replace(config, save_best=save_best, monitor=monitor)
     console.info("Training; press Ctrl-C to stop early (the model so far is saved).")
-    # The estimate was measured on a new model of this preset: a loaded model is measured again.
     result = train.train_model(config, notify=console.info, scan=scan,
-                               progress=console.ProgressBar("Evaluating"),
-                               estimate=estimate if config.model == "new" else None)
-    show_train_result(result)
+                               progress=reporting.work_progress("Evaluating"), estimate=estimate)
+    reporting.show_train_result(result)
+    offer_to_open([result.files.get("curves"), *result.metrics.get("grids", [])],
+                  "training curves and the test grids")
+
+
+def ask_model_to_start_from() -> tuple[str, "ModelInfo | None"]:
+    """Return ("new", None) or (the path of a saved ab model that loads, what it expects)."""
+    while True:
+        choice = console.ask_choice("Start from?", MODEL_START_MENU, "1")
+        if choice == "1":
+            return "new", None
+        path = ask_model_file("Saved model file (.keras or .h5)")
+        try:
+            return path, check_model_loads(path, need_kind="ab")
+        except ColorizeError as error:
+            console.error(str(error))
 
 
 def ask_dataset_and_scan():
@@ -138,12 +161,13 @@ def ask_dataset_and_scan():
     while True:
         data = ask_dataset_path()
         try:
-            scan = dataset.scan_dataset(dataset.resolve_dataset_path(data),
-                                        progress=console.ProgressBar("Scanning", unit="files"))
+            scan = dataset.scan_dataset(dataset.resolve_dataset_path(data), progress=reporting.scan_progress())
         except ColorizeError as error:
             console.error(str(error))
             continue
-        show_scan_counts(scan)
+        reporting.show_scan(scan)
+        if scan.bad and console.ask_yes_no(f"List the {len(scan.bad)} files that cannot be used?", default=False):
+            reporting.list_bad_files(scan.bad, limit=None)
         if len(scan.ok) >= MIN_USABLE_IMAGES:
             return data, scan
         console.error(f"Only {len(scan.ok)} usable colour photos in {scan.root}; "
@@ -159,36 +183,24 @@ def ask_dataset_path() -> str:
     except ColorizeError as error:
         console.warn(str(error))
     else:
-        if console.ask_yes_no(f"Train on the default dataset ({default_folder})?", default=True):
+        if console.ask_yes_no(f"Train on the default photos ({default_folder})?", default=True):
             return "default"
     return str(console.ask_path("Folder or .zip of colour photos to train on", kind="any"))
 
 
-def show_scan_counts(scan) -> None:
-    """Print the count of each class of file, and offer to list the unusable ones."""
-    counts = scan.counts()
-    console.info(f"Found {counts['total']} files: {counts['ok']} usable colour photos.")
-    for status in ("not_image", "unreadable", "grayscale", "too_small", "skipped"):
-        if counts.get(status):
-            console.plain(f"  {status.replace('_', ' '):<11} {counts[status]}")
-    if scan.bad and console.ask_yes_no(f"List the {len(scan.bad)} files that cannot be used?", default=False):
-        for entry in scan.bad:
-            console.plain(f"  {entry.path}: {entry.reason or entry.status}")
-
-
 def ask_split_sizes(usable: int) -> tuple[int, int]:
     """Return (train_size, test_size): train + validation at 8:2, then test from what is left."""
-    default_test = min(max(1, round(usable * 0.1)), MAX_DEFAULT_TEST_SIZE)
-    train_size = console.ask_int(f"How many photos to train on (a fifth of them validate)? ({usable} usable)",
-                                 2, usable - 1, usable - default_test)
+    train_size = console.ask_int(f"How many photos to train on (a fifth of them check the training as it "
+                                 f"goes)? ({usable} usable)", 2, usable - 1,
+                                 usable - defaults.default_test_size(usable))
     left = usable - train_size
-    test_size = console.ask_int(f"How many other photos to test the model on? ({left} left)",
-                                1, left, min(default_test, left))
+    test_size = console.ask_int(f"How many other photos to keep aside for the final test? ({left} left)",
+                                1, left, defaults.default_test_size(usable, train_size))
     return train_size, test_size
 
 
 def ask_preset() -> str:
-    """Return the model size, defaulting to the one that suits the hardware found."""
+    """Return the model to build, defaulting to the one that gives the best colours."""
     from colorize import devices
 
     console.info("Looking at the hardware...")
@@ -198,13 +210,38 @@ def ask_preset() -> str:
     return console.ask_choice("Which model?", choices, DEFAULT_PRESET)
 
 
-def ask_image_size(preset: str) -> int:
-    """Return a training crop side the preset can take (a multiple of its depth factor)."""
-    factor = size_multiple(preset)
-    minimum = -(-16 // factor) * factor
+def ask_image_size(preset: str, model_info: "ModelInfo | None") -> int:
+    """Return the side of the square crops training cuts from the photos.
+
+    A new model takes sides that are a multiple of its preset's; a saved one,
+    the multiple its own layers need (or the one size it was built for).
+    """
+    if model_info is not None and model_info.input_size is not None:
+        height, width = model_info.input_size
+        if height != width:
+            raise ModelError(f"The saved model takes {height}x{width} images only; training needs a model "
+                             "that takes square crops.")
+        console.info(f"The saved model takes {height}x{width} images: training crops are that size.")
+        return height
+    factor = model_info.size_multiple if model_info is not None else size_multiple(preset)
+    minimum = -(-max(MIN_IMAGE_SIZE, factor) // factor) * factor
     maximum = MAX_IMAGE_SIZE // factor * factor
     default = min(max(PRESETS[preset]["image_size"], minimum), maximum)
-    return console.ask_int("Training image size in pixels?", minimum, maximum, default, multiple_of=factor)
+    return console.ask_int("Training crop size in pixels (training learns on square pieces of your "
+                           "photos; results keep each photo's own size)?", minimum, maximum, default,
+                           multiple_of=factor)
+
+
+def ask_advanced_settings(config: TrainConfig) -> TrainConfig:
+    """Return `config` with the batch size, seed and .h5 copy changed, if the person asks to."""
+    if not console.ask_yes_no("Change advanced settings (batch size, random seed, an .h5 copy)?", default=False):
+        return config
+    batch_size = console.ask_int("Photos per training step (batch size; smaller needs less memory)?",
+                                 1, MAX_BATCH_SIZE, config.batch_size)
+    seed = console.ask_int("Random seed (the same seed picks the same photos and crops again)?",
+                           0, MAX_SEED, config.seed)
+    save_h5 = console.ask_yes_no("Also save the model as .h5 (for older Keras tools)?", default=config.save_h5)
+    return replace(config, batch_size=batch_size, seed=seed, save_h5=save_h5)
 
 
 def ask_epochs(config: TrainConfig, scan) -> tuple[int, "TimeEstimate"]:
@@ -214,45 +251,28 @@ def ask_epochs(config: TrainConfig, scan) -> tuple[int, "TimeEstimate"]:
     console.info("Measuring how fast this machine trains (a few steps)...")
     split = dataset.split_dataset(scan.ok, config.train_size, config.test_size, config.seed)
     estimate = train.estimate_training_time(config, split)
+    console.info(f"An epoch is a fixed amount of training: at least {MIN_CROPS_PER_EPOCH} random crops of "
+                 "your photos (one pass over them when that is more), not one pass over the photos.")
     console.info(f"Estimate: {estimate.describe()}.")
-    epochs = console.ask_int("How many epochs (passes over the photos)?", 1, MAX_EPOCHS, config.epochs)
+    epochs = console.ask_int("How many epochs?", 1, MAX_EPOCHS, config.epochs)
     if epochs != estimate.epochs:
         estimate = estimate.for_epochs(epochs)
         console.info(f"Training will take {estimate.describe()}.")
     return epochs, estimate
 
 
-def ask_model_to_start_from() -> str:
-    """Return "new" or the path of a saved model that loads and predicts ab."""
-    while True:
-        choice = console.ask_choice("Start from?", MODEL_START_MENU, "1")
-        if choice == "1":
-            return "new"
-        path = ask_model_file("Saved model file (.keras or .h5)")
-        try:
-            check_model_loads(path, need_kind="ab")
-        except ColorizeError as error:
-            console.error(str(error))
-            continue
-        return str(path)
-
-
-def ask_model_file(question: str, default: str | None = None) -> Path:
-    """Return an existing file path whose name ends in .keras or .h5."""
+def ask_model_file(question: str, default: str | None = None) -> str:
+    """Return `default` or an existing file path whose name ends in .keras or .h5."""
     def validate(answer: str) -> None:
-        if answer != default and not answer.lower().endswith(MODEL_SUFFIXES):
+        if not answer.lower().endswith(MODEL_SUFFIXES):
             raise console.InvalidResponse(f"A model file ends in .keras or .h5: {answer}")
-        if answer != default:
-            console.check_path(answer, kind="file")
 
-    answer = console.ask_text(question, default=default, validate=validate)
-    return Path(answer) if answer == default else console.check_path(answer, kind="file")
+    return console.ask_path_or_word(question, default, kind="file", validate=validate)
 
 
-def check_model_loads(path: str | Path, need_kind: str | None = None) -> None:
-    """Load the model file once; ModelError with one sentence when it cannot be used."""
+def check_model_loads(path: str | Path, need_kind: str | None = None) -> "ModelInfo":
+    """Load the model file once and return what it expects; ModelError with one sentence when unusable."""
     from colorize import devices, modelfile
-    from colorize.errors import ModelError
 
     console.info("Checking the model...")
     devices.load_tensorflow()  # quietly, before Keras is imported
@@ -260,45 +280,67 @@ def check_model_loads(path: str | Path, need_kind: str | None = None) -> None:
     if need_kind and info.kind != need_kind:
         raise ModelError(f"{path} predicts {info.kind}, not the ab colours training needs; "
                          "start from a new model or one trained by colorize.")
+    return info
 
 
 def show_model_overview(config: TrainConfig) -> None:
-    """Offer the model's diagram or summary, as the person chooses."""
+    """Offer a diagram (a picture, with pydot and Graphviz) or the summary of the model to train."""
     choice = console.ask_choice("See the model?", OVERVIEW_MENU, "3")
     if choice == "3":
         return
-    from colorize import model, modelfile
-
-    if choice == "1" and config.model == "new" and "widths" in PRESETS[config.preset]:
-        for line in unet_diagram(PRESETS[config.preset]):
-            console.plain(line)
-        return
+    console.info("Building the model...")
+    network = model_to_show(config)
     if choice == "1":
-        console.info("A saved model is drawn from its layers: here is its summary.")
-    network = model.build_unet(config.preset) if config.model == "new" and "widths" in PRESETS[config.preset] \
-        else None if config.model == "new" else modelfile.load_model_file(config.model)
-    if network is None:
-        console.info("The pretrained model's layers depend on your photos' colours: its summary is in "
-                     "the run folder's summary.txt once training starts.")
-        return
+        from colorize.report import save_model_diagram
+
+        path = free_diagram_path(config)
+        if save_model_diagram(network, path) is None:
+            console.success(f"Diagram saved: {path}")
+            return
+        console.warn("No diagram: drawing one needs the pydot package and Graphviz's `dot` program "
+                     "(pip install pydot; apt install graphviz or brew install graphviz). "
+                     "Here is the summary instead.")
     network.summary(print_fn=lambda line, *args, **kwargs: console.plain(line))
 
 
-def unet_diagram(settings: dict) -> list[str]:
-    """Return a text drawing of the U-Net a preset builds: widths per level, skips across."""
-    widths = list(settings["widths"])
-    label_width = max(len(str(width)) for width in widths) + 2
-    lines = ["  gray L (1 channel) in                 ab colours (2 channels) out"]
-    for level, width in enumerate(widths[:-1]):
-        indent = "  " + "   " * level
-        span = "-" * max(4, 30 - 6 * level)
-        lines.append(f"{indent}[{str(width).center(label_width)}]{span} skip {span}[{str(width).center(label_width)}]")
-        going_down = f"   \\  1/{2 ** (level + 1)} size"
-        lines.append(f"{indent}{going_down}".ljust(len(indent) + 2 * len(span) + 2 * label_width + 2) + "/")
-    dilations = settings.get("dilations") or ()
-    extra = f", dilated x{', x'.join(map(str, dilations))}" if dilations else ""
-    lines.append(f"  {'   ' * (len(widths) - 1)}[ {widths[-1]} bottleneck{extra} ]")
-    return lines
+def model_to_show(config: TrainConfig):
+    """Return the model training will start from: the saved one, or a new one of the preset.
+
+    A pretrained-preset model has one output class per colour its training
+    photos use, known only once training reads them: shown here with every colour.
+    """
+    from colorize import devices
+
+    devices.load_tensorflow()  # quietly, before Keras is imported
+    from colorize import model, modelfile
+
+    if config.model != "new":
+        return modelfile.load_model_file(config.model)
+    if not has_class_head(config.preset):
+        return model.build_model(config.preset)
+    import numpy as np
+
+    from colorize import ab_classes
+
+    every_colour = ab_classes.ab_classes_from_histogram(np.ones((ab_classes.BINS_PER_SIDE,) * 2))
+    console.info(f"(Shown with all {every_colour.count} colour classes; training keeps those its photos use.)")
+    return model.build_model(config.preset, every_colour)
+
+
+def free_diagram_path(config: TrainConfig) -> Path:
+    """Return a new file name for a diagram of the model in OUTPUT/diagrams/ (its folder made)."""
+    from colorize.paths import output_root, safe_name
+
+    folder = output_root() / DIAGRAMS_DIR_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"Cannot create {folder}: {error.strerror or error}") from error
+    base = safe_name(config.preset if config.model == "new" else Path(config.model).stem)
+    index = 1
+    while (folder / (f"{base}.png" if index == 1 else f"{base}-{index}.png")).exists():
+        index += 1
+    return folder / (f"{base}.png" if index == 1 else f"{base}-{index}.png")
 
 
 def ask_monitor() -> str:
@@ -308,27 +350,6 @@ def ask_monitor() -> str:
     return console.ask_choice("Judge 'best' by?", choices, default)
 
 
-def show_train_result(result) -> None:
-    """Print the test figures beside the gray baseline and every file written."""
-    if result.interrupted:
-        console.warn("Training was stopped early; the model so far was saved.")
-    show_scores(result.metrics)
-    console.success(f"Model saved: {result.model_path}")
-    for role, path in result.files.items():
-        console.plain(f"  {role:<20} {path}")
-
-
-def show_scores(metrics: dict) -> None:
-    """Print the model's test figures beside those of the gray baseline (evaluate's table)."""
-    from colorize import evaluate
-
-    if not metrics.get("gray_baseline"):
-        return
-    console.info(f"On {metrics.get('images', '?')} test photos the model scored:")
-    for line in evaluate.format_table(metrics):
-        console.plain(f"  {line}")
-
-
 # --- predict path ----------------------------------------------------------------
 
 def predict_path() -> None:
@@ -336,11 +357,13 @@ def predict_path() -> None:
     from colorize import predict
 
     model = ask_prediction_model()
-    photos = console.ask_path("Photos to colourise (an image, a folder or a .zip)", kind="any")
+    photos = ask_photos_to_colourise()
     output = ask_results_folder()
-    config = PredictConfig(model=model, input=str(photos), output=output)
-    result = predict.colorize_path(config, progress=console.ProgressBar("Colourising"), notify=console.info)
-    show_predict_result(result)
+    config = PredictConfig(model=model, input=defaults.resolve_photos_to_colourise(photos), output=output,
+                           batch_size=defaults.default_predict_batch_size())
+    result = predict.colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info)
+    reporting.show_predict_result(result)
+    offer_to_open(result.grids, "comparison grids")
 
 
 def ask_prediction_model() -> str:
@@ -362,30 +385,55 @@ def ask_prediction_model() -> str:
         except ColorizeError as error:
             console.error(str(error))
             continue
-        return str(path)
+        return path
+
+
+def ask_photos_to_colourise() -> str:
+    """Return the photos to colourise: "default" (the shipped black-and-white samples) or a path."""
+    offer = defaults.SAMPLES_ANSWER if defaults.SAMPLES_DIR.is_dir() else None
+    question = "Photos to colourise (an image, a folder or a .zip" + \
+        (f"; '{offer}' for the shipped black-and-white samples)" if offer else ")")
+    return console.ask_path_or_word(question, offer, kind="any")
 
 
 def ask_results_folder() -> str | None:
     """Return the folder for the results, or None for a new run folder under OUTPUT/results."""
-    def validate(answer: str) -> None:
-        if answer != "new":
-            console.check_path(answer, must_exist=False, kind="folder")
-
-    answer = console.ask_text("Folder for the results ('new' makes a new run folder)", default="new",
-                              validate=validate)
-    return None if answer == "new" else str(console.check_path(answer, must_exist=False, kind="folder"))
+    answer = console.ask_path_or_word("Folder for the results ('new' makes a new run folder)", "new",
+                                      kind="folder", must_exist=False)
+    return None if answer == "new" else answer
 
 
-def show_predict_result(result) -> None:
-    """Print how many photos were coloured and where the results and grids are."""
-    console.success(f"Colourised {len(result.written)} photos into {result.output_dir}")
-    if result.skipped_existing:
-        console.info(f"{len(result.skipped_existing)} were already there and left as they were.")
-    if result.converted_from_colour:
-        console.info(f"{len(result.converted_from_colour)} colour photos were turned gray first.")
-    if result.bad:
-        console.warn(f"{len(result.bad)} files could not be used:")
-        for entry in result.bad:
-            console.plain(f"  {entry.path}: {entry.reason or entry.status}")
-    for grid in result.grids:
-        console.plain(f"  comparison grid: {grid}")
+# --- pictures on screen ------------------------------------------------------------
+
+def can_show_pictures() -> bool:
+    """Return whether a person at a desktop could look at pictures now.
+
+    A display (DISPLAY or WAYLAND_DISPLAY, or macOS / Windows), a person at the
+    terminal (stdin and stdout are one), and not a CI run: never in tests or pipes.
+    """
+    if os.environ.get("CI") or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def offer_to_open(paths, what: str) -> None:
+    """Offer to open the picture files among `paths` with the system's viewer, when a display is there."""
+    pictures = [Path(path) for path in paths if path and Path(path).is_file()]
+    if not pictures or not can_show_pictures():
+        return
+    if console.ask_yes_no(f"Open the {what} now?", default=True):
+        for picture in pictures:
+            open_with_system_viewer(picture)
+
+
+def open_with_system_viewer(path: Path) -> None:
+    """Open `path` in the desktop's default viewer without waiting for it; say so when there is none."""
+    if sys.platform == "win32":
+        os.startfile(path)  # the Windows shell's "open"
+        return
+    opener = shutil.which("open" if sys.platform == "darwin" else "xdg-open")
+    if opener is None:
+        console.info(f"No program to open pictures was found; open {path} yourself.")
+        return
+    subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)

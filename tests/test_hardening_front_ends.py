@@ -212,7 +212,7 @@ def test_ctrl_c_while_colourising_keeps_only_whole_files_and_the_same_command_co
 
 def train_answers(folder: Path) -> list[str]:
     """The wizard's training questions up to starting the training (see test_wizard.train_answers)."""
-    return ["1", "n", str(folder), "n", "8", "", "tiny", "32", "1", "1", "1", "y", ""]
+    return ["1", "1", "n", str(folder), "n", "8", "", "cpu", "32", "n", "1", "3", "y", ""]
 
 
 @pytest.mark.slow

@@ -42,9 +42,9 @@ def test_rgb_model_is_recognised_with_its_fixed_size(saved_models, name):
     assert info == modelfile.ModelInfo(kind="rgb", input_size=(64, 64), size_multiple=1)
 
 
-def test_default_model_says_none_is_shipped_yet(monkeypatch, tmp_path):
+def test_a_missing_default_model_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setattr(modelfile, "DEFAULT_MODEL_PATH", tmp_path / "absent.keras")
-    with pytest.raises(ModelError, match="No pretrained model is shipped yet"):
+    with pytest.raises(ModelError, match=r"shipped model is missing .*pip install -e \."):
         resolve_model_path("default")
 
 

@@ -17,6 +17,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 import pytest
 
+from colorize.constants import MIN_CROPS_PER_EPOCH
 from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, run_colorize, save_image
 
 MENU_PROMPT = "What would you like to do?"
@@ -206,7 +207,8 @@ def test_predict_path_end_to_end_with_garbage_answers(tmp_path, tiny_model_file)
     run_folders = list((tmp_path / "OUTPUT" / "results").iterdir())
     assert len(run_folders) == 1
     assert len(list(run_folders[0].rglob("old-*.png"))) == 3
-    assert "comparison grid" in result.stdout and "Goodbye." in result.stdout
+    assert "Comparison grids: " in result.stdout and "Goodbye." in result.stdout
+    assert "Open the comparison grids" not in result.stdout      # no display in a pipe
 
 
 def test_predict_path_end_of_input_at_every_question(tmp_path, tiny_model_file, monkeypatch, capsys,
@@ -241,11 +243,16 @@ def test_ctrl_c_at_every_predict_question_exits_130(tmp_path, tiny_model_file):
 # --- train path ------------------------------------------------------------------
 
 def train_answers(folder: Path) -> list[str]:
-    """The answers that train a tiny model on `folder` for one epoch, up to starting the training."""
-    return ["1", "n", str(folder), "y",   # menu, not the default dataset, folder, list the bad files
-            "8", "",                       # train on 8 (6 train + 2 validation), 1 test photo
-            "tiny", "32", "1",             # preset, image size, epochs
-            "1", "1", "y", ""]             # new model, the diagram, keep the best by val_loss
+    """The answers that train a small new model on `folder` for one epoch, up to starting the training."""
+    return ["1", "1",                    # menu: train; start from a new model
+            "n", str(folder), "y",       # not the default photos, this folder, list the bad files
+            "8", "",                     # train on 8 (6 train + 2 validation), the default test count
+            "cpu", "32", "n",            # model, crop size, no advanced settings
+            "1",                         # epochs (after the time estimate)
+            "1", "y", ""]                # the diagram, keep the best by val_loss
+
+
+BEFORE_THE_ESTIMATE = 10   # answers up to the advanced question; the next one starts measuring
 
 
 @pytest.mark.slow  # 35-60 s on the shared 2 cores: a time estimate, one epoch, evaluation, report
@@ -253,9 +260,9 @@ def test_train_path_end_to_end_with_garbage_answers(training_folder, tmp_path):
     given = train_answers(training_folder)
     broken_model = tmp_path / "broken.keras"
     broken_model.write_bytes(b"PK\x03\x04 not really a zip")
-    garbage_before = {2: ["/nowhere/at/all"], 4: ["many", "0", "12", "x" * 10000],
-                      6: ["huge", "TINY2"], 7: ["33", "8"], 8: ["1.5", "-1"],
-                      9: ["2", str(broken_model)], 11: ["maybe"]}
+    garbage_before = {1: ["maybe", "2", str(broken_model)], 3: ["/nowhere/at/all"],
+                      5: ["many", "0", "12", "x" * 10000], 7: ["huge", "TINY2", "tiny"], 8: ["33", "8"],
+                      9: ["perhaps"], 10: ["1.5", "-1"], 12: ["maybe"]}
     typed = []
     for index, answer in enumerate(given):
         typed += garbage_before.get(index, []) + [answer]
@@ -266,16 +273,16 @@ def test_train_path_end_to_end_with_garbage_answers(training_folder, tmp_path):
     assert "notes.jpg" in out                                   # the bad file, listed on request
     assert out.count("Enter a number between 2 and 11") == 3
     assert "too long (10000 characters)" in out
-    assert out.count("Not an option: type tiny, cpu, gpu or large") == 2
-    assert "Enter a multiple of 2 between 16 and 512" in out
+    assert out.count("Not an option: type pretrained, cpu, gpu or large") == 3   # tiny is for tests only
+    assert "Enter a multiple of 8 between 16 and 2048" in out
     assert out.count("Enter a number between 1 and 1000") == 2
-    assert "Answer y (yes) or n (no)." in out
+    assert out.count("Answer y (yes) or n (no).") == 2
     assert "broken.keras" in result.stderr                      # a bad model: one red line ...
     assert out.count("Start from?") == 2                         # ... and the question again
-    assert "bottleneck" in out                                   # the diagram
+    assert "No diagram: drawing one needs the pydot package" in out or "Diagram saved" in out
     # Measured once, by the wizard; train_model reuses it rather than measuring again.
     assert out.count("Measuring how fast") == 1 and out.count("Training will take") == 1
-    assert "gray baseline" in out
+    assert "gray baseline" in out and "Training finished." in out
     models = list((tmp_path / "OUTPUT" / "models").rglob("model.keras"))
     assert len(models) == 1
     assert str(models[0]) in out and "Goodbye." in out
@@ -285,10 +292,10 @@ def test_too_few_photos_is_one_red_line_and_back_to_the_dataset_question(tmp_pat
     folder = tmp_path / "two"
     for index in range(2):
         save_image(folder / f"img{index}.png", colorful_image(32, 32, seed=index))
-    result = run_colorize(stdin=answers("1", "n", str(folder)))
+    result = run_colorize(stdin=answers("1", "1", "n", str(folder)))
     assert_clean(result)
     assert "Only 2 usable colour photos" in result.stderr
-    assert result.stdout.count("Train on the default dataset") == 2
+    assert result.stdout.count("Train on the default photos") == 2
     assert "End of input. Goodbye." in result.stdout
 
 
@@ -304,13 +311,14 @@ def end_of_input_sweep(cuts, folder: Path, monkeypatch, capsys) -> None:
 
 def test_train_path_end_of_input_before_the_time_estimate(training_folder, monkeypatch, capsys,
                                                           output_root):
-    end_of_input_sweep(range(0, 9), training_folder, monkeypatch, capsys)
+    end_of_input_sweep(range(0, BEFORE_THE_ESTIMATE), training_folder, monkeypatch, capsys)
     assert not (output_root / "models").exists()
 
 
 @pytest.mark.slow
 def test_train_path_end_of_input_at_every_later_question(training_folder, monkeypatch, capsys, output_root):
-    end_of_input_sweep(range(9, len(train_answers(training_folder))), training_folder, monkeypatch, capsys)
+    end_of_input_sweep(range(BEFORE_THE_ESTIMATE, len(train_answers(training_folder))), training_folder,
+                       monkeypatch, capsys)
     assert not (output_root / "models").exists()
 
 
@@ -321,7 +329,7 @@ def test_unexpected_error_goes_to_the_log_with_one_line(training_folder, monkeyp
         raise RuntimeError("injected fault in the scanner")
 
     monkeypatch.setattr(dataset, "scan_dataset", broken_scan)  # fault injection, not a stand-in
-    code, shown = run_wizard_in_process(monkeypatch, capsys, answers("1", "n", str(training_folder)))
+    code, shown = run_wizard_in_process(monkeypatch, capsys, answers("1", "1", "n", str(training_folder)))
     assert code == 1
     assert "Something unexpected went wrong; the details are in" in shown
     assert "Traceback" not in shown
@@ -384,3 +392,120 @@ def test_wizard_under_random_answers_ends_cleanly(lines, fuzz_folder, monkeypatc
 @given(lines=wizard_sessions())
 def test_wizard_under_many_random_answers_ends_cleanly(lines, fuzz_folder, monkeypatch, capsys):
     check_random_session(lines, fuzz_folder, monkeypatch, capsys)
+
+
+# --- the train path's question order (issue 14) ----------------------------------------
+
+def positions(text: str, *questions: str) -> list[int]:
+    """Return where each question first shows in `text` (-1 when it never does)."""
+    return [text.find(question) for question in questions]
+
+
+def test_train_path_asks_new_or_saved_first_and_words_its_questions_for_people(training_folder):
+    given = ["1", "1", "n", str(training_folder), "n", "8", "", "", ""]   # up to the crop size, then end
+    result = run_colorize(stdin=answers(*given))
+    assert_clean(result)
+    out = result.stdout
+    order = positions(out, "Start from?", "Train on the default photos", "How many photos to train on",
+                      "keep aside for the final test", "Which model?", "Training crop size",
+                      "Change advanced settings")
+    assert -1 not in order and order == sorted(order), order
+    assert "starts from a network that already knows objects" in out
+    assert "Which model? [pretrained]" in out
+    assert "  tiny" not in out and "tests only" not in out           # tiny is for tests, not offered
+    assert "results keep each photo's own size" in out
+    assert "Training crop size in pixels" in out and "Enter a multiple" not in out
+
+
+def test_continuing_a_saved_model_skips_the_model_size_and_takes_its_multiple(training_folder,
+                                                                             tiny_model_file):
+    given = ["1", "2", str(tiny_model_file), "n", str(training_folder), "n", "8", "", "33", "32", "n"]
+    result = run_colorize(stdin=answers(*given))        # ends at the epochs question, after the estimate
+    assert_clean(result)
+    out = result.stdout
+    assert "Which model?" not in out and "Looking at the hardware" not in out
+    assert "Enter a multiple of 2 between 16 and 2048" in out            # the tiny U-Net's own multiple
+    assert f"at least {MIN_CROPS_PER_EPOCH} random crops" in out and "not one pass over the photos" in out
+    assert "How many epochs? [30]" in out
+    assert out.index("Checking the model") < out.index("Train on the default photos")
+
+
+def test_advanced_settings_are_asked_only_on_request(monkeypatch, capsys):
+    from colorize.config import TrainConfig
+    from colorize.wizard import ask_advanced_settings
+
+    config = TrainConfig(preset="tiny", image_size=32, batch_size=4)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answers("")))
+    assert ask_advanced_settings(config) == config
+    assert "Photos per training step" not in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answers("y", "0", "2", "7", "y")))
+    changed = ask_advanced_settings(config)
+    assert (changed.batch_size, changed.seed, changed.save_h5) == (2, 7, True)
+    assert "Enter a number between 1 and" in capsys.readouterr().out
+
+
+def graphviz_is_installed() -> bool:
+    import shutil
+
+    try:
+        import pydot  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("dot") is not None
+
+
+def test_see_the_model_saves_a_real_diagram_or_says_it_cannot_and_prints_the_summary(monkeypatch, capsys,
+                                                                                       output_root):
+    from colorize.config import TrainConfig
+    from colorize.wizard import show_model_overview
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answers("1")))
+    show_model_overview(TrainConfig(preset="tiny", image_size=32, batch_size=4))
+    out = capsys.readouterr().out
+    if graphviz_is_installed():
+        diagram = output_root / "diagrams" / "tiny.png"
+        assert f"Diagram saved: {diagram}" in out and diagram.read_bytes().startswith(b"\x89PNG")
+    else:
+        assert "No diagram: drawing one needs the pydot package and Graphviz" in out
+        assert "bottleneck" in out and "Total params" in out             # the summary instead
+        assert not (output_root / "diagrams" / "tiny.png").exists()
+
+
+def test_pictures_are_offered_only_at_a_desktop_terminal_and_never_in_ci(monkeypatch):
+    from colorize import wizard
+
+    class TerminalInput(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", TerminalInput())
+    monkeypatch.setattr(sys, "stdout", TerminalInput())
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert wizard.can_show_pictures()
+    monkeypatch.setenv("CI", "true")
+    assert not wizard.can_show_pictures()
+    monkeypatch.delenv("CI")
+    monkeypatch.setattr(sys, "stdin", io.StringIO())        # answers from a pipe: nobody is looking
+    assert not wizard.can_show_pictures()
+    monkeypatch.setattr(sys, "stdin", TerminalInput())
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert not wizard.can_show_pictures()
+
+
+def test_at_a_desktop_the_wizard_offers_to_open_the_grids(tmp_path, tiny_model_file):
+    photos = gray_photos(tmp_path / "album", count=1)
+    env = {"NO_COLOR": "1", "DISPLAY": ":99", "COLORIZE_OUTPUT": str(tmp_path / "OUTPUT"), "CI": ""}
+    child = spawn_wizard(env)
+    for answer in ["2", str(tiny_model_file), str(photos), ""]:
+        child.expect(r"\]?: ")
+        child.sendline(answer)
+    child.expect_exact("Open the comparison grids now?", timeout=180)
+    child.sendline("n")
+    child.expect_exact(MENU_PROMPT)
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and "Traceback" not in child.before

@@ -1,0 +1,149 @@
+"""The one reporter of the two front ends: what the CLI and the wizard print about work.
+
+A scan's counts and its unusable files, the results of `predict`, `train` and
+`evaluate`, and the progress bars they show. Computation returns results and
+reports progress through callbacks (DESIGN.md); this module turns them into
+lines, the same lines whichever front end ran the work.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import TYPE_CHECKING, Sequence
+
+from colorize import console
+from colorize.constants import SCAN_PROGRESS_DELAY_S
+
+if TYPE_CHECKING:
+    from colorize.dataset import ScannedFile, ScanResult
+    from colorize.predict import PredictResult
+    from colorize.train import TrainResult
+
+BAD_FILES_SHOWN = 20   # a listing nobody asked for in full stops here, with a count of the rest
+
+SCAN_SUMMARY_PHRASES = {  # status: (singular, plural)
+    "ok": ("image is fine", "images are fine"),
+    "grayscale": ("is grayscale", "are grayscale"),
+    "too_small": ("is too small", "are too small"),
+    "not_image": ("is not an image", "are not images"),
+    "unreadable": ("is unreadable", "are unreadable"),
+}
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """Return "1 photo" or "3 photos"."""
+    return f"{count} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+# --- progress ---------------------------------------------------------------------
+
+def scan_progress() -> console.ProgressBar:
+    """Return the progress callback for a scan: a bar only when the scan runs longer than a moment."""
+    return console.ProgressBar("Scanning", unit="files", show_after_s=SCAN_PROGRESS_DELAY_S)
+
+
+def work_progress(label: str) -> console.ProgressBar:
+    """Return the progress callback for colourising or evaluating photos.
+
+    The bar's clock starts at the first report, not here, so loading a model or
+    training before the work does not count in its rate and time left.
+    """
+    return console.ProgressBar(label, unit="images")
+
+
+# --- scans and unusable files ---------------------------------------------------------
+
+def scan_summary(counts: dict[str, int]) -> str:
+    """Return "298 images are fine, 2 are grayscale, ..." for the non-zero counts."""
+    parts = []
+    for status, (singular, plural_form) in SCAN_SUMMARY_PHRASES.items():
+        if counts[status] or status == "ok":
+            parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural_form}")
+    text = ", ".join(parts) + "."
+    if counts["skipped"]:
+        text += f" {plural(counts['skipped'], 'hidden or system entry', 'hidden or system entries')} skipped."
+    return text
+
+
+def show_scan(scan: "ScanResult") -> None:
+    """Print what a scan found: the files, and how many are fine for training."""
+    counts = scan.counts()
+    console.info(f"Scanned {scan.root} ({scan.kind}): {plural(counts['total'], 'file')}.")
+    summary = scan_summary(counts)
+    if not counts["ok"]:
+        console.warn(summary + " No colour image is usable for training.")
+    elif scan.bad:
+        console.warn(summary)
+    else:
+        console.success(summary)
+
+
+def list_bad_files(entries: Sequence["ScannedFile"], limit: int | None = BAD_FILES_SHOWN) -> None:
+    """Print each unusable file with its reason (the first `limit`, then how many more)."""
+    shown = entries if limit is None else entries[:limit]
+    for entry in shown:
+        console.plain(f"  {entry.path}: {entry.reason or entry.status}")
+    if len(entries) > len(shown):
+        console.plain(f"  ... and {len(entries) - len(shown)} more")
+
+
+# --- results ----------------------------------------------------------------------
+
+def show_predict_result(result: "PredictResult") -> None:
+    """Print how many photos were coloured, what was skipped, and where the results and grids are."""
+    console.success(f"Colourised {plural(len(result.written), 'photo')} into {result.output_dir}")
+    if result.skipped_existing:
+        console.info(f"{len(result.skipped_existing)} already had a result there and were left as they were.")
+    if result.bad:
+        console.warn(f"{plural(len(result.bad), 'file')} could not be used and "
+                     f"{'was' if len(result.bad) == 1 else 'were'} skipped:")
+        list_bad_files(result.bad)
+    if result.grids:
+        console.info(f"Comparison grids: {result.grids[0].parent} ({plural(len(result.grids), 'page')})")
+
+
+def show_scores(metrics: dict) -> None:
+    """Print the model's figures beside those of the gray baseline (nothing without a baseline)."""
+    from colorize.evaluate import format_table
+
+    if not metrics.get("gray_baseline"):
+        return
+    console.info(f"On {plural(metrics.get('images', 0), 'photo')} the model scored:")
+    for line in format_table(metrics):
+        console.plain(f"  {line}")
+
+
+def show_evaluation(result: dict) -> None:
+    """Print evaluate's table and where its grids and evaluation.json went."""
+    console.plain()
+    show_scores(result)
+    console.success(f"Grids and evaluation.json are in {result['results_dir']}")
+
+
+def show_train_result(result: "TrainResult") -> None:
+    """Print the test figures beside the gray baseline, where every file went, and how training ended."""
+    if result.model_path is None:  # a multi-worker run's non-chief worker
+        console.success("This worker's share of the training is done; the chief saved the model and the report.")
+        return
+    show_scores(result.metrics)
+    console.plain(f"  model        {result.model_path}")
+    if "model_h5" in result.files:
+        console.plain(f"  model (.h5)  {result.files['model_h5']}")
+    console.plain(f"  run report   {result.run_dir}  (summary.txt, curves.png, history.csv, metrics.json)")
+    if result.results_dir:
+        console.plain(f"  test grids   {result.results_dir}")
+    if result.interrupted:
+        console.warn("Training was stopped by Ctrl-C; the model so far is saved above. To train it further, "
+                     f"continue from it (python -m colorize train --model {result.model_path}, or in the "
+                     "wizard: continue training a saved model).")
+    else:
+        console.success("Training finished.")
+
+
+def show_unexpected_error() -> None:
+    """Log the exception being handled, with its traceback, and print one line pointing to the log."""
+    from colorize.paths import write_error_log
+
+    log_path = write_error_log(traceback.format_exc())
+    console.error(f"Something unexpected went wrong; the details are in {log_path}")
+

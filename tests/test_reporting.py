@@ -1,0 +1,109 @@
+"""The one reporter of the CLI and the wizard (issue 14): progress bars that start
+with the work, scan summaries, lists of unusable files, results; and the default
+answers both front ends share."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+from colorize import console, defaults, reporting
+from colorize.dataset import ScannedFile, scan_dataset
+from colorize.predict import PredictResult
+
+from conftest import colorful_image, save_image
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_a_progress_bar_made_before_the_work_counts_its_rate_from_the_first_report():
+    stream = Terminal()
+    bar = console.ProgressBar("Evaluating", stream=stream)
+    time.sleep(1.0)          # training, before the evaluation's first report
+    bar(0, 10)
+    time.sleep(0.05)
+    bar(10, 10)
+    rate = float(re.search(r"([0-9.]+) images/s", stream.getvalue().splitlines()[-1]).group(1))
+    assert rate > 50, stream.getvalue()    # 10 images in ~0.05 s, not in ~1.05 s (~10/s)
+
+
+def test_a_delayed_bar_shows_nothing_for_quick_work_and_counts_from_the_first_report(capsys):
+    quick = reporting.scan_progress()
+    for done in range(4):
+        quick(done, 3)
+    assert capsys.readouterr().err == ""
+    slow = console.ProgressBar("Scanning", unit="files", show_after_s=0.05)
+    slow(0, 2)
+    time.sleep(0.1)
+    slow(2, 2)
+    assert "Scanning 2/2" in capsys.readouterr().err
+
+
+def entry(path: str, status: str, reason: str) -> ScannedFile:
+    return ScannedFile(path, path, None, status, reason, 0, 0)
+
+
+def test_bad_files_are_listed_up_to_a_limit_with_a_count_of_the_rest(capsys):
+    bad = [entry(f"notes{index}.txt", "not_image", "not an image (text)") for index in range(25)]
+    reporting.list_bad_files(bad)
+    out = capsys.readouterr().out
+    assert out.count("not an image (text)") == reporting.BAD_FILES_SHOWN
+    assert "... and 5 more" in out
+    reporting.list_bad_files(bad, limit=None)
+    assert capsys.readouterr().out.count("not an image (text)") == 25
+
+
+def test_scan_summary_and_counts(tmp_path, capsys):
+    save_image(tmp_path / "a.png", colorful_image(40, 40))
+    save_image(tmp_path / "gray.png", colorful_image(40, 40)[..., 0])
+    (tmp_path / "notes.txt").write_text("x")
+    reporting.show_scan(scan_dataset(tmp_path))
+    out = capsys.readouterr().out
+    assert "3 files." in out and "1 image is fine, 1 is grayscale, 1 is not an image." in out
+
+
+def test_predict_result_names_the_results_the_bad_files_and_the_grids(tmp_path, capsys):
+    result = PredictResult(output_dir=tmp_path, written=[tmp_path / "a.png"], skipped_existing=["b.png"],
+                           bad=[entry("notes.txt", "not_image", "not an image (text)")],
+                           grids=[tmp_path / "comparison-grids" / "grid-1.png"])
+    reporting.show_predict_result(result)
+    out = capsys.readouterr().out
+    assert f"Colourised 1 photo into {tmp_path}" in out
+    assert "1 already had a result there" in out
+    assert "1 file could not be used and was skipped:" in out and "  notes.txt: not an image (text)" in out
+    assert f"Comparison grids: {tmp_path / 'comparison-grids'} (1 page)" in out
+
+
+def test_the_cli_and_the_wizard_share_one_reporter():
+    text = {name: (Path(__file__).parent.parent / "colorize" / f"{name}.py").read_text()
+            for name in ("cli", "wizard")}
+    for source in text.values():
+        assert "ProgressBar(" not in source                 # bars come from the reporter
+        assert "entry.reason or entry.status" not in source  # so does every list of bad files
+        assert "format_table" not in source                 # and every table of scores
+
+
+# --- the defaults both front ends offer -------------------------------------------------
+
+def test_defaults_follow_the_recipe_of_the_shipped_model():
+    from colorize.cli import build_parser
+
+    assert defaults.default_test_size(298) == 42          # data/models/README.md: --test-size 42
+    assert defaults.default_test_size(3) == 1 and defaults.default_test_size(10_000) == 50
+    assert defaults.default_test_size(298, train_size=290) == 8
+    train = build_parser().parse_args(["train"])
+    assert train.epochs == defaults.DEFAULT_EPOCHS == 30 and train.test_size is None
+    assert build_parser().parse_args(["predict", "--input", "x"]).batch_size is None
+
+
+def test_predict_takes_one_photo_per_model_call_on_a_cpu():
+    from colorize.devices import list_gpus
+
+    expected = defaults.PREDICT_BATCH_SIZE_GPU if list_gpus() else defaults.PREDICT_BATCH_SIZE_CPU
+    assert defaults.default_predict_batch_size() == expected
+    assert defaults.PREDICT_BATCH_SIZE_CPU == 1
