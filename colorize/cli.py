@@ -56,6 +56,7 @@ def command_info(args: argparse.Namespace) -> int:
     console.plain(f"  default dataset {report['default_dataset']}")
     console.plain(f"  default model   {report['default_model']}")
     console.plain(f"  sample photos   {report['sample_photos']}")
+    console.plain(f"  encoder weights {report['encoder_weights']}")
     console.plain(f"  output folder   {report['output_dir']}  ({report['output_reason']})")
     return EXIT_OK
 
@@ -92,7 +93,8 @@ def train_config_from_args(args: argparse.Namespace):
         batch_size=preset["batch_size"] if args.batch_size is None else args.batch_size,
         preset=args.preset, model=args.model, monitor=args.monitor, save_best=args.save_best,
         early_stopping=args.early_stopping, tensorboard=args.tensorboard, save_h5=args.save_h5,
-        output=args.output, run_name=args.run_name, seed=args.seed, strategy=args.strategy, noise=args.noise)
+        output=args.output, run_name=args.run_name, seed=args.seed, strategy=args.strategy, noise=args.noise,
+        learning_rate=args.learning_rate, fine_tune_blocks=args.fine_tune_blocks)
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -192,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--h5", dest="save_h5", action="store_true", help="also save model.h5")
     train.add_argument("--noise", type=float, default=0.0, help="std of noise added to L while training")
     train.add_argument("--strategy", default="auto", help="auto, one, mirrored or multiworker")
+    train.add_argument("--learning-rate", type=float, default=None, help="Adam's starting rate; default: the preset's")
+    train.add_argument("--fine-tune-blocks", type=int, default=0,
+                       help="pretrained preset: also train the encoder's top N blocks of 16 (its BatchNorm "
+                            "stays frozen); 0 keeps the ImageNet encoder frozen (default: %(default)s)")
     train.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
     train.add_argument("--run-name", default=None, help="run folder name; the same name resumes a killed run")
     train.add_argument("--seed", type=int, default=42)

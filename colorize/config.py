@@ -9,11 +9,13 @@ from dataclasses import asdict, dataclass
 from colorize.constants import DEFAULT_SEED
 from colorize.presets import (
     DEFAULT_PRESET,
+    ENCODER_BLOCKS,
     MAX_IMAGE_SIZE,
     MIN_IMAGE_SIZE,
     check_image_size,
     check_monitor,
     check_strategy,
+    has_class_head,
     preset_settings,
 )
 from colorize.presets import require as _require
@@ -39,6 +41,8 @@ class TrainConfig:
     seed: int = DEFAULT_SEED         # split, crops and weights initialisation
     strategy: str = "auto"           # distribution: auto | one | mirrored | multiworker
     noise: float = 0.0               # std of Gaussian noise added to L while training
+    learning_rate: float | None = None   # Adam's starting rate; None = the preset's
+    fine_tune_blocks: int = 0        # pretrained encoder: top blocks (of 16) that train too; 0 = frozen
 
     def __post_init__(self) -> None:
         _require(self.epochs >= 1, f"Epochs must be at least 1 (got {self.epochs}).")
@@ -54,6 +58,13 @@ class TrainConfig:
         check_monitor(self.monitor)
         check_strategy(self.strategy)
         _require(0.0 <= self.noise <= 1.0, f"Noise must be between 0 and 1 (got {self.noise}).")
+        _require(self.learning_rate is None or 0.0 < self.learning_rate <= 1.0,
+                 f"Learning rate must be above 0 and at most 1 (got {self.learning_rate}).")
+        _require(0 <= self.fine_tune_blocks <= ENCODER_BLOCKS,
+                 f"Fine-tune blocks must be 0..{ENCODER_BLOCKS} (got {self.fine_tune_blocks}).")
+        _require(self.fine_tune_blocks == 0 or self.model != "new" or has_class_head(self.preset),
+                 f"Only the pretrained encoder can be fine-tuned; the {self.preset!r} preset trains "
+                 "every layer already.")
 
     def to_dict(self) -> dict:
         """Return every setting as plain JSON-ready data."""

