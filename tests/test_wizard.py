@@ -278,7 +278,7 @@ def test_train_path_end_to_end_with_garbage_answers(training_folder, tmp_path):
     assert out.count("Enter a number between 1 and 1000") == 2
     assert out.count("Answer y (yes) or n (no).") == 2
     assert "broken.keras" in result.stderr                      # a bad model: one red line ...
-    assert out.count("Start from?") == 2                         # ... and the question again
+    assert out.count("Start from?") == 3                         # ... and the question again ("maybe": twice)
     assert "No diagram: drawing one needs the pydot package" in out or "Diagram saved" in out
     # Measured once, by the wizard; train_model reuses it rather than measuring again.
     assert out.count("Measuring how fast") == 1 and out.count("Training will take") == 1
