@@ -4,44 +4,38 @@ The table in data/models/README.md: every model is run the way `predict` runs
 it (guided filter included) on
 - the test split that `train --test-size 42 --seed 42` held out of data/default
   (or --split validation, which is what choices such as the temperature are
-  made on, so the test split stays untouched), and
-- photos from outside data/default's sources: the colour photos scikit-image
-  ships (astronaut, coffee, chelsea, rocket, motorcycle), which no model here
-  was trained on.
+  made on, so the test split stays untouched; --no-held-out skips it), and
+- with --outside FOLDER, a folder of colour photos from sources data/default
+  does not use, so no model here was trained on them or on their kin. The
+  outside album is made (fetched from Debian packages into a cache, nothing
+  committed) by
+
+      python benchmarks/outside_album.py      # prints the folder: ~/.cache/colorize-outside-album/album
+
+  38 photographs (landscapes, foliage, sky, water, animals, objects) from
+  lomiri-wallpapers-16.04/-20.04, palapeli-data and opencv-doc. scikit-image's
+  astronaut, coffee, chelsea and rocket are no longer used here: they are in
+  data/default (skimage-0001..0004). Without --outside that part is skipped.
 
 A model given as `LABEL=PATH@T` is a class-head model decoded at temperature T
 (the file's own temperature otherwise), so one command compares temperatures.
 
-    python benchmarks/compare_models.py before=OLD.keras after=data/models/default.keras
+    python benchmarks/compare_models.py --outside ~/.cache/colorize-outside-album/album \
+        before=OLD.keras after=data/models/default.keras
     python benchmarks/compare_models.py --split validation new@1.0=RUN/model.keras new@0.7=RUN/model.keras
+    python benchmarks/compare_models.py --no-held-out --outside ALBUM old=OLD.keras
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
-
-import numpy as np
-from PIL import Image
 
 from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
 from colorize.devices import load_tensorflow
+from colorize.errors import DatasetError
 from colorize.evaluate import TABLE_ROWS, evaluate_files
-
-OUTSIDE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle")
-
-
-def outside_photo_files(folder: Path) -> list:
-    """Write scikit-image's colour photos into `folder` as PNG and return them scanned."""
-    from skimage import data
-
-    for name in OUTSIDE_PHOTOS:
-        image = getattr(data, name)()
-        image = image[0] if isinstance(image, tuple) else image   # the motorcycle is a stereo pair
-        Image.fromarray(np.asarray(image, np.uint8)).save(folder / f"{name}.png")
-    return list(scan_dataset(folder).ok)
 
 
 def load_colorizer(spec: str):
@@ -76,22 +70,35 @@ def main() -> int:
     parser.add_argument("--test-size", type=int, default=42)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--split", choices=("test", "validation"), default="test")
-    parser.add_argument("--no-outside", action="store_true", help="skip the photos from outside the data")
+    parser.add_argument("--no-held-out", action="store_true", help="skip the held-out split of --data")
+    parser.add_argument("--outside", type=Path, metavar="FOLDER",
+                        help="colour photos from outside the data (python benchmarks/outside_album.py makes them)")
     args = parser.parse_args()
 
+    outside = None
+    if args.outside:
+        try:
+            outside = list(scan_dataset(args.outside.expanduser()).ok)
+        except DatasetError as error:
+            parser.error(str(error))
+        if not outside:
+            parser.error(f"no colour photos in {args.outside}")
     load_tensorflow()
-    split = split_dataset(list(scan_dataset(resolve_dataset_path(args.data)).ok), None, args.test_size, args.seed)
-    held_out = list(getattr(split, args.split))
     colorizers = dict(load_colorizer(spec) for spec in args.models)
-    print(f"## {len(held_out)} photos of the {args.split} split (--test-size {args.test_size} --seed {args.seed})\n")
-    print("\n".join(markdown_table({label: evaluate_files(colorizer, held_out)
-                                    for label, colorizer in colorizers.items()})), flush=True)
-    if not args.no_outside:
-        with tempfile.TemporaryDirectory() as folder:
-            outside = outside_photo_files(Path(folder))
-            print(f"\n## {len(outside)} photos from outside the data (scikit-image: {', '.join(OUTSIDE_PHOTOS)})\n")
-            print("\n".join(markdown_table({label: evaluate_files(colorizer, outside)
-                                            for label, colorizer in colorizers.items()})))
+    if not args.no_held_out:
+        split = split_dataset(list(scan_dataset(resolve_dataset_path(args.data)).ok), None, args.test_size, args.seed)
+        held_out = list(getattr(split, args.split))
+        print(f"## {len(held_out)} photos of the {args.split} split "
+              f"(--test-size {args.test_size} --seed {args.seed})\n")
+        print("\n".join(markdown_table({label: evaluate_files(colorizer, held_out)
+                                        for label, colorizer in colorizers.items()})), flush=True)
+    if outside is None:
+        print("\n(no --outside FOLDER: photos from outside the data skipped; "
+              "python benchmarks/outside_album.py makes them)")
+    else:
+        print(f"\n## {len(outside)} photos from outside the data ({args.outside})\n")
+        print("\n".join(markdown_table({label: evaluate_files(colorizer, outside)
+                                        for label, colorizer in colorizers.items()})))
     return 0
 
 
