@@ -25,7 +25,7 @@ import numpy as np
 
 from colorize import metrics
 from colorize.config import EvaluateConfig
-from colorize.constants import CONFIG_FILE_NAME, EVALUATE_GRID_IMAGES
+from colorize.constants import CONFIG_FILE_NAME, EVALUATE_GRID_IMAGES, TRAIN_GRID_IMAGES
 from colorize.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:
@@ -155,7 +155,6 @@ def evaluate_test_split(model, config, split, run_name: str, progress: Progress 
     `model` maps L to ab; `fit_model` is what fit trained (a class head's logits
     view), whose Keras loss and metrics are added under "loss" and "keras_metrics".
     """
-    from colorize.constants import TRAIN_GRID_IMAGES
     from colorize.paths import new_run_dir
     from colorize.predict import Colorizer
     from colorize.runfolder import results_root
