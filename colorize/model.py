@@ -23,13 +23,12 @@ from colorize.constants import AB_SCALE
 from colorize.presets import ENCODER_BLOCKS, preset_settings, require
 
 LEAKY_SLOPE = 0.2
-# The regression presets' loss: plain L1. Measured on data/default (cpu preset,
-# 400 steps of 16 crops, 42 held-out photos, true mean chroma 21.4, mean b 3.1):
-# Huber chroma 8.7 / b 3.1 / hue cosine 0.38; L1 9.3 / 6.0 / 0.39 (and the lowest ab
-# error, 12.6); L1 rebalanced by ab bins at 0.5 reached chroma 20.1 but as a yellow
-# cast (mean b 16.7, hue cosine 0.32): in a 2-channel regression the rebalanced
-# optimum is the centroid of the rare colours, which lean warm. Rebalancing lives
-# in the class head instead (ab_classes.py), where it weighs whole colours.
+# The from-scratch presets' loss is plain L1 on ab: L2 and Huber average the
+# plausible colours of an ambiguous texture into brown, L1 (the per-channel
+# median) commits more. A class-rebalanced L1 was tried and dropped: in a
+# 2-channel regression the rebalanced optimum is the centroid of the rare
+# colours, which lean warm (a yellow cast). Rebalancing lives in the class head
+# instead (ab_classes.py), where it weighs whole colours.
 
 
 def _conv_unit(x, filters: int, name: str, dilation: int = 1):
@@ -106,7 +105,7 @@ def build_pretrained_unet(classes: "ab_classes.AbClasses", preset: str = "pretra
         skips = [keras.layers.SpatialDropout2D(settings["dropout"], name=f"encoder_dropout{2 ** (index + 1)}")(skip)
                  for index, skip in enumerate(skips)]
     stride_levels = {2 ** (index + 1): skip for index, skip in enumerate(skips)}
-    x, stride = skips[-1], 32
+    x, stride = _fuse_global_context(skips[-1], settings.get("global_context", 0)), 32
     for filters in settings["decoder_widths"]:
         stride //= 2
         x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"decoder{stride}_up")(x)
@@ -119,6 +118,24 @@ def build_pretrained_unet(classes: "ab_classes.AbClasses", preset: str = "pretra
     logits_model = keras.Model(inputs, logits, name=name)
     return ab_classes.append_annealed_mean(logits_model, classes.centres, settings["temperature"],
                                            settings["head_stride"], name=name)
+
+
+def _fuse_global_context(features, width: int):
+    """Return the stride-32 features with the whole image's mean feature added to every position.
+
+    Iizuka et al. 2016 fuse a global image descriptor into the colourisation net
+    so that a patch of bright gaps between leaves is read as a canopy when the
+    image is a forest, not as sky. Stock layers: the Add broadcasts (1, 1, C)
+    over (H, W, C), so any image size works.
+    """
+    if not width:
+        return features
+    local = keras.layers.Conv2D(width, 1, name="context_local_conv")(features)
+    pooled = keras.layers.GlobalAveragePooling2D(keepdims=True, name="context_global_pool")(features)
+    summary = keras.layers.Conv2D(width, 1, name="context_global_conv")(pooled)
+    fused = keras.layers.Add(name="context_fuse")([local, summary])
+    fused = keras.layers.BatchNormalization(name="context_bn")(fused)
+    return keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name="context_act")(fused)
 
 
 ENCODER_NAME = "effnet_lite0"

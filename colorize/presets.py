@@ -16,7 +16,7 @@ from colorize.errors import UsageError
 # preset starts from ImageNet-trained EfficientNet-Lite0 (encoder.py) and
 # predicts ab classes (ab_classes.py): see model.build_pretrained_unet.
 PRESETS: dict[str, dict] = {
-    "pretrained": {"encoder": "efficientnet_lite0", "decoder_widths": (128, 96, 64), "head_stride": 4, "dropout": 0.25,
+    "pretrained": {"encoder": "efficientnet_lite0", "decoder_widths": (192, 128, 96), "head_stride": 4, "global_context": 256,
                    "rebalance": 1.0, "temperature": 1.0, "size_multiple": 32,
                    "image_size": 128, "batch_size": 16, "learning_rate": 1e-3,
                    "description": "starts from a network that already knows objects (ImageNet): "
