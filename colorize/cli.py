@@ -127,7 +127,8 @@ def command_predict(args: argparse.Namespace) -> int:
                            batch_size=args.batch_size or defaults.PREDICT_BATCH_SIZE_CPU)
     if args.batch_size is None:   # checked the flags first: asking for GPUs imports TensorFlow
         config = replace(config, batch_size=defaults.default_predict_batch_size())
-    result = colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info)
+    result = colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
+                           scan_progress=reporting.scan_progress())
     reporting.show_predict_result(result)
     return EXIT_OK
 
@@ -141,7 +142,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
                             test_size=args.test_size, seed=args.seed)
     # With --json, stdout holds the JSON object alone: messages go to stderr.
     notify = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else console.info
-    result = evaluate_model(config, progress=reporting.work_progress("Evaluating"), notify=notify)
+    result = evaluate_model(config, progress=reporting.work_progress("Evaluating"), notify=notify,
+                            scan_progress=reporting.scan_progress())
     if args.json:
         print_json(result)
     else:

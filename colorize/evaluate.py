@@ -262,11 +262,12 @@ def _choose_files(config: EvaluateConfig, model_path: Path, root: str,
             "pass --test-size N to choose another split")
 
 
-def _colour_files(config: EvaluateConfig, model_path: Path, notify: Notify) -> tuple[str, list["ScannedFile"]]:
+def _colour_files(config: EvaluateConfig, model_path: Path, notify: Notify,
+                  scan_progress: Progress | None) -> tuple[str, list["ScannedFile"]]:
     """Return the scanned root and the colour photos to score (at most config.limit)."""
     from colorize.dataset import resolve_dataset_path, scan_dataset
 
-    scan = scan_dataset(resolve_dataset_path(config.data))
+    scan = scan_dataset(resolve_dataset_path(config.data), progress=scan_progress)
     files = list(scan.ok)
     if not files:
         counts = scan.counts()
@@ -282,8 +283,11 @@ def _colour_files(config: EvaluateConfig, model_path: Path, notify: Notify) -> t
 
 
 def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
-                   notify: Notify | None = None) -> dict:
-    """Run the `evaluate` command's work; return the result dict (also saved as evaluation.json)."""
+                   notify: Notify | None = None, scan_progress: Progress | None = None) -> dict:
+    """Run the `evaluate` command's work; return the result dict (also saved as evaluation.json).
+
+    `progress` follows the scoring, `scan_progress` the scan of `config.data` before it.
+    """
     from colorize.devices import load_tensorflow
     from colorize.modelfile import resolve_model_path
     from colorize.paths import new_run_dir, output_root, refuse_output_inside_data
@@ -292,7 +296,7 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
 
     notify = notify or (lambda message: None)
     model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import
-    data_root, files = _colour_files(config, model_path, notify)
+    data_root, files = _colour_files(config, model_path, notify, scan_progress)
     root = Path(config.output) if config.output else output_root()
     refuse_output_inside_data(root / "results", Path(data_root))
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results

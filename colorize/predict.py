@@ -405,12 +405,15 @@ def _announce_colour_inputs(jobs: Sequence[_Job], result: PredictResult, notify:
 
 
 def colorize_path(config: "PredictConfig", progress: Progress | None = None,
-                  notify: Notify | None = None) -> PredictResult:
-    """Colourise the image, folder or zip `config.input` into an output folder; return what happened."""
+                  notify: Notify | None = None, scan_progress: Progress | None = None) -> PredictResult:
+    """Colourise the image, folder or zip `config.input` into an output folder; return what happened.
+
+    `progress` follows the colourising, `scan_progress` the scan before it.
+    """
     from colorize import dataset
 
     colorizer = Colorizer.from_path(config.model)   # a bad model fails before any scan or write
-    scan = dataset.scan_dataset(config.input)
+    scan = dataset.scan_dataset(config.input, progress=scan_progress)
     if not scan.predictable:
         raise DatasetError(f"No photos to colourise in {config.input}: {len(scan.files)} files, "
                            "none a readable image.")

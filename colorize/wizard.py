@@ -361,7 +361,8 @@ def predict_path() -> None:
     output = ask_results_folder()
     config = PredictConfig(model=model, input=defaults.resolve_photos_to_colourise(photos), output=output,
                            batch_size=defaults.default_predict_batch_size())
-    result = predict.colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info)
+    result = predict.colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
+                                   scan_progress=reporting.scan_progress())
     reporting.show_predict_result(result)
     offer_to_open(result.grids, "comparison grids")
 

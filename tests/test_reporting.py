@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from colorize import console, defaults, reporting
 from colorize.dataset import ScannedFile, scan_dataset
@@ -107,3 +110,53 @@ def test_predict_takes_one_photo_per_model_call_on_a_cpu():
     expected = defaults.PREDICT_BATCH_SIZE_GPU if list_gpus() else defaults.PREDICT_BATCH_SIZE_CPU
     assert defaults.default_predict_batch_size() == expected
     assert defaults.PREDICT_BATCH_SIZE_CPU == 1
+
+
+# --- scans before predict and evaluate show their progress --------------------------
+
+@pytest.fixture(scope="module")
+def many_tiny_photos(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("album")
+    for index in range(40):
+        save_image(folder / f"photo{index:02d}.png", colorful_image(32, 32, seed=index))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_ab_model(tmp_path_factory) -> Path:
+    from tiny_models import build_ab_model, save_model
+
+    return save_model(build_ab_model(levels=1), tmp_path_factory.mktemp("models") / "ab.keras")
+
+
+@pytest.fixture
+def scan_bar_at_once(monkeypatch):
+    """Show the scan's bar from its first report (it waits SCAN_PROGRESS_DELAY_S on a real run)."""
+    monkeypatch.setattr(reporting, "SCAN_PROGRESS_DELAY_S", 0.0)
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_the_cli_shows_the_scan_before_predict_and_evaluate(command, many_tiny_photos, tiny_ab_model, tmp_path,
+                                                           capsys, scan_bar_at_once):
+    from colorize.cli import main
+
+    photos_flag = "--input" if command == "predict" else "--data"
+    code = main([command, "--model", str(tiny_ab_model), photos_flag, str(many_tiny_photos),
+                 "--output", str(tmp_path / "out"), "--limit", "2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Scanning 40/40 (100%)" in captured.err and "files/s" in captured.err
+    assert "Scanning" not in captured.out
+
+
+def test_the_wizard_shows_the_scan_before_predict(many_tiny_photos, tiny_ab_model, output_root, monkeypatch,
+                                                 capsys, scan_bar_at_once):
+    from colorize.wizard import run_wizard
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(
+        f"{line}\n" for line in ["2", str(tiny_ab_model), str(many_tiny_photos), "", "q"])))
+    code = run_wizard()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err + captured.out
+    assert "Scanning 40/40 (100%)" in captured.err
+    assert "Colourised 40 photos" in captured.out
