@@ -79,8 +79,8 @@ def command_scan(args: argparse.Namespace) -> int:
 def train_config_from_args(args: argparse.Namespace):
     """Return the TrainConfig the train flags describe (preset defaults for size and batch).
 
-    Without --test-size the test size is 0 here: the default depends on how many
-    usable photos the scan finds (defaults.default_test_size).
+    Without --test-size the test size is None here: the default depends on how
+    many usable photos the scan finds (defaults.default_test_size).
     """
     from colorize.config import TrainConfig
     from colorize.presets import preset_settings
@@ -88,7 +88,7 @@ def train_config_from_args(args: argparse.Namespace):
     preset = preset_settings(args.preset)
     return TrainConfig(
         data=args.data, epochs=args.epochs, train_size=args.train_size,
-        test_size=0 if args.test_size is None else args.test_size,
+        test_size=args.test_size,
         image_size=preset["image_size"] if args.image_size is None else args.image_size,
         batch_size=preset["batch_size"] if args.batch_size is None else args.batch_size,
         preset=args.preset, model=args.model, monitor=args.monitor, save_best=args.save_best,
@@ -110,7 +110,7 @@ def command_train(args: argparse.Namespace) -> int:
     if scan.bad:
         reporting.show_scan(scan)
         reporting.list_bad_files(scan.bad)
-    if args.test_size is None:
+    if config.test_size is None:   # the number, not None, goes into the run's config.json
         config = replace(config, test_size=defaults.default_test_size(len(scan.ok), config.train_size))
     result = train_model(config, notify=console.info, scan=scan, progress=reporting.work_progress("Evaluating"))
     reporting.show_train_result(result)
@@ -124,9 +124,7 @@ def command_predict(args: argparse.Namespace) -> int:
 
     config = PredictConfig(model=args.model, input=defaults.resolve_photos_to_colourise(args.input),
                            output=args.output, limit=args.limit, saturation=args.saturation,
-                           batch_size=args.batch_size or defaults.PREDICT_BATCH_SIZE_CPU)
-    if args.batch_size is None:   # checked the flags first: asking for GPUs imports TensorFlow
-        config = replace(config, batch_size=defaults.default_predict_batch_size())
+                           batch_size=args.batch_size)
     result = colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
                            scan_progress=reporting.scan_progress())
     reporting.show_predict_result(result)

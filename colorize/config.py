@@ -1,17 +1,21 @@
 """Run settings as frozen dataclasses: the wizard and the CLI both build these and
 hand them to the same functions. Every knob is commented; bad values raise
-UsageError in __post_init__ before any work starts."""
+UsageError in __post_init__ before any work starts. Defaults are those the
+front ends offer (defaults.py, the default preset); no TensorFlow here, so a
+default that depends on the devices is None until the work starts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 from colorize.constants import DEFAULT_SEED
+from colorize.defaults import DEFAULT_EPOCHS
 from colorize.presets import (
     DEFAULT_PRESET,
     ENCODER_BLOCKS,
     MAX_IMAGE_SIZE,
     MIN_IMAGE_SIZE,
+    PRESETS,
     check_image_size,
     check_monitor,
     check_strategy,
@@ -24,11 +28,12 @@ from colorize.presets import require as _require
 @dataclass(frozen=True)
 class TrainConfig:
     data: str = "default"            # folder, .zip, single file, or "default"
-    epochs: int = 10                 # passes over the training split
+    epochs: int = DEFAULT_EPOCHS     # an epoch is at least MIN_CROPS_PER_EPOCH random crops (a pass if more)
     train_size: int | None = None    # images for train+validation (8:2); None = all left after the test split
-    test_size: int = 10              # held-out images for the final evaluation
-    image_size: int = 128            # square crop side the model trains on
-    batch_size: int = 16
+    test_size: int | None = None     # held-out images for the final evaluation; None = decided by the scan:
+                                     # defaults.default_test_size (one usable photo in seven, at most 50)
+    image_size: int = PRESETS[DEFAULT_PRESET]["image_size"]   # square crop side the model trains on
+    batch_size: int = PRESETS[DEFAULT_PRESET]["batch_size"]
     preset: str = DEFAULT_PRESET     # model: pretrained | cpu | gpu | large | tiny (presets.py)
     model: str = "new"               # "new", or a saved model to continue from
     monitor: str = "val_loss"        # what ModelCheckpoint / ReduceLROnPlateau watch
@@ -48,7 +53,8 @@ class TrainConfig:
         _require(self.epochs >= 1, f"Epochs must be at least 1 (got {self.epochs}).")
         _require(self.train_size is None or self.train_size >= 2,
                  f"Train size must be at least 2 (got {self.train_size}).")
-        _require(self.test_size >= 0, f"Test size cannot be negative (got {self.test_size}).")
+        _require(self.test_size is None or self.test_size >= 0,
+                 f"Test size cannot be negative (got {self.test_size}).")
         _require(self.batch_size >= 1, f"Batch size must be at least 1 (got {self.batch_size}).")
         _require(MIN_IMAGE_SIZE <= self.image_size <= MAX_IMAGE_SIZE,
                  f"Image size must be {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE} pixels (got {self.image_size}).")
@@ -78,13 +84,15 @@ class PredictConfig:
     output: str | None = None        # results folder; reusing one continues an interrupted run
     limit: int | None = None         # colourise at most this many images
     saturation: float = 1.0          # scale on the predicted ab (1.0 = as predicted)
-    batch_size: int = 8              # images per model call
+    batch_size: int | None = None    # images per model call; None = decided at run time, when TensorFlow
+                                     # is loaded: defaults.default_predict_batch_size (1 on a CPU, 8 on a GPU)
 
     def __post_init__(self) -> None:
         _require(bool(self.input), "Name the photos to colourise (--input PATH).")
         _require(self.limit is None or self.limit >= 1, f"Limit must be at least 1 (got {self.limit}).")
         _require(0.0 <= self.saturation <= 5.0, f"Saturation must be between 0 and 5 (got {self.saturation}).")
-        _require(self.batch_size >= 1, f"Batch size must be at least 1 (got {self.batch_size}).")
+        _require(self.batch_size is None or self.batch_size >= 1,
+                 f"Batch size must be at least 1 (got {self.batch_size}).")
 
 
 @dataclass(frozen=True)

@@ -410,7 +410,7 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
 
     `progress` follows the colourising, `scan_progress` the scan before it.
     """
-    from colorize import dataset
+    from colorize import dataset, defaults
 
     colorizer = Colorizer.from_path(config.model)   # a bad model fails before any scan or write
     scan = dataset.scan_dataset(config.input, progress=scan_progress)
@@ -425,7 +425,7 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
     grid_rows, grid_labels, done = [], [], 0
     if progress and jobs:
         progress(0, len(jobs))
-    for batch in _batches(jobs, config.batch_size):
+    for batch in _batches(jobs, config.batch_size or defaults.default_predict_batch_size()):
         loaded, images = _load_batch(batch, result)
         for job, colorized in zip(loaded, colorizer.colorize_batch(images, config.saturation)):
             result.written.append(_write_output(job, colorized, forbidden))

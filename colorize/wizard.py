@@ -359,8 +359,7 @@ def predict_path() -> None:
     model = ask_prediction_model()
     photos = ask_photos_to_colourise()
     output = ask_results_folder()
-    config = PredictConfig(model=model, input=defaults.resolve_photos_to_colourise(photos), output=output,
-                           batch_size=defaults.default_predict_batch_size())
+    config = PredictConfig(model=model, input=defaults.resolve_photos_to_colourise(photos), output=output)
     result = predict.colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
                                    scan_progress=reporting.scan_progress())
     reporting.show_predict_result(result)

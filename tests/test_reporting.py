@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from colorize import console, defaults, reporting
-from colorize.dataset import ScannedFile, scan_dataset
+from colorize.dataset import ScannedFile, scan_dataset, split_dataset
 from colorize.predict import PredictResult
 
 from conftest import colorful_image, save_image
@@ -102,6 +102,33 @@ def test_defaults_follow_the_recipe_of_the_shipped_model():
     train = build_parser().parse_args(["train"])
     assert train.epochs == defaults.DEFAULT_EPOCHS == 30 and train.test_size is None
     assert build_parser().parse_args(["predict", "--input", "x"]).batch_size is None
+
+
+def test_the_configs_default_to_what_the_front_ends_offer(tmp_path):
+    from colorize.cli import build_parser
+    from colorize.config import PredictConfig, TrainConfig
+    from colorize.presets import DEFAULT_PRESET, PRESETS
+
+    train = TrainConfig()
+    flags = build_parser().parse_args(["train"])
+    assert train.epochs == flags.epochs == defaults.DEFAULT_EPOCHS
+    assert train.test_size is None and flags.test_size is None     # decided by the scan's count
+    assert (train.preset, train.image_size, train.batch_size) == (
+        DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]["image_size"], PRESETS[DEFAULT_PRESET]["batch_size"])
+    assert PredictConfig(input="x").batch_size is None             # decided when TensorFlow is loaded
+    for index in range(15):
+        save_image(tmp_path / f"photo{index:02d}.png", colorful_image(40, 40, seed=index))
+    split = split_dataset(scan_dataset(tmp_path).ok, train.train_size, train.test_size, train.seed)
+    assert len(split.test) == defaults.default_test_size(15) == 2
+
+
+def test_the_configs_and_their_defaults_load_without_tensorflow():
+    import subprocess
+
+    code = ("import sys, colorize.config; colorize.config.TrainConfig(); "
+            "colorize.config.PredictConfig(input='x'); "
+            "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_predict_takes_one_photo_per_model_call_on_a_cpu():

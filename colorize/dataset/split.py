@@ -8,6 +8,7 @@ from typing import Sequence
 
 from colorize.constants import VALIDATION_FRACTION
 from colorize.dataset.scan import ScannedFile
+from colorize.defaults import default_test_size
 from colorize.errors import DatasetError, UsageError
 
 
@@ -19,9 +20,14 @@ class DatasetSplit:
     test: tuple[ScannedFile, ...]
 
 
-def split_dataset(files: Sequence[ScannedFile], train_size: int | None, test_size: int,
+def split_dataset(files: Sequence[ScannedFile], train_size: int | None, test_size: int | None,
                   seed: int) -> DatasetSplit:
-    """Return a seeded split: `test_size` for test, then `train_size` (None: the rest) split 8:2."""
+    """Return a seeded split: `test_size` for test, then `train_size` (None: the rest) split 8:2.
+
+    A `test_size` of None holds out defaults.default_test_size of the files.
+    """
+    if test_size is None:
+        test_size = default_test_size(len(files), train_size)
     if test_size < 0 or (train_size is not None and train_size < 2):
         raise UsageError("The test size must be 0 or more and the training size at least 2 "
                          "(one image to train on, one to validate with).")
