@@ -290,14 +290,14 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     """
     from colorize.devices import load_tensorflow
     from colorize.modelfile import resolve_model_path
-    from colorize.paths import new_run_dir, output_root, refuse_output_inside_data
+    from colorize.paths import chosen_output_root, new_run_dir, refuse_output_inside_data
     from colorize.predict import Colorizer
     from colorize.runfolder import write_json
 
     notify = notify or (lambda message: None)
     model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import
     data_root, files = _colour_files(config, model_path, notify, scan_progress)
-    root = Path(config.output) if config.output else output_root()
+    root = chosen_output_root(config.output)
     refuse_output_inside_data(root / "results", Path(data_root))
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results
     colorizer = Colorizer.from_path(model_path)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from colorize.constants import DEFAULT_MODEL_PATH, MODEL_SUFFIXES, WEIGHTS_ONLY_SUFFIX
 from colorize.errors import ModelError
+from colorize.paths import existing_path
 
 if TYPE_CHECKING:
     import keras
@@ -44,12 +45,8 @@ def resolve_model_path(path: str) -> Path:
         if not DEFAULT_MODEL_PATH.is_file():
             raise ModelError(NO_DEFAULT_MODEL)
         return DEFAULT_MODEL_PATH
-    candidate = Path(path).expanduser()
-    try:
-        exists = candidate.exists()
-    except OSError as error:  # a name too long (ENAMETOOLONG), a permission problem on the way
-        raise ModelError(f"Model file {path} cannot be opened ({error.strerror or error}).") from error
-    if not exists:
+    candidate = existing_path(path, ModelError)
+    if candidate is None:
         raise ModelError(f"Model file not found: {path}")
     if candidate.is_dir():
         raise ModelError(f"{path} is a folder; name a .keras or .h5 model file.")

@@ -1,4 +1,4 @@
-"""Where outputs go: the output root and a fresh, never-reused run folder."""
+"""Where outputs go (the output root, a fresh, never-reused run folder) and the paths users type."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from colorize.constants import DEFAULT_OUTPUT_DIR, OUTPUT_ENV_VAR
-from colorize.errors import OutputError
+from colorize.errors import ColorizeError, OutputError, UsageError
 
 KAGGLE_WORKING = Path("/kaggle/working")
 COLAB_CONTENT = Path("/content")
@@ -28,6 +28,35 @@ def output_root_and_reason() -> tuple[Path, str]:
 def output_root() -> Path:
     """Return the folder that holds `models/` and `results/`."""
     return output_root_and_reason()[0]
+
+
+def chosen_output_root(output: str | None) -> Path:
+    """Return the output root a command was given (--output, ~ expanded), else the default one."""
+    return expand_home(output, OutputError) if output else output_root()
+
+
+def expand_home(path: str | Path, error: type[ColorizeError] = UsageError) -> Path:
+    """Return `path` with a leading ~ or ~user expanded; `error` when there is no such home folder.
+
+    Path.expanduser() raises RuntimeError on '~0' (no user 0), which reached the
+    user as "Something unexpected" (issue 14); os.path.expanduser leaves it as typed.
+    """
+    text = os.fspath(path)
+    expanded = os.path.expanduser(text)
+    if expanded.startswith("~"):
+        home = re.split(r"[\\/]", text, maxsplit=1)[0]
+        where = "" if home == text else f" (in {text})"
+        raise error(f"Cannot tell which home folder {home} is{where}; type the full path.")
+    return Path(expanded)
+
+
+def existing_path(path: str | Path, error: type[ColorizeError]) -> Path | None:
+    """Return the path a user typed (~ expanded), or None when nothing is there; `error` if it cannot be looked at."""
+    candidate = expand_home(path, error)
+    try:
+        return candidate if candidate.exists() else None
+    except OSError as problem:  # a name too long (ENAMETOOLONG), a permission problem on the way
+        raise error(f"{path} cannot be opened ({problem.strerror or problem}).") from problem
 
 
 def safe_name(name: str) -> str:

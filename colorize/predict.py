@@ -294,10 +294,10 @@ class _Job:
 
 def _open_output_dir(config: "PredictConfig", scan: "ScanResult") -> Path:
     """Return the checked output folder: --output (continued if it exists) or a new run folder."""
-    from colorize.paths import new_run_dir, output_root
+    from colorize.paths import expand_home, new_run_dir, output_root
 
     if config.output:
-        output_dir = Path(config.output).expanduser()
+        output_dir = expand_home(config.output, OutputError)
         check_output_location(output_dir, scan)
         try:
             output_dir.mkdir(parents=True, exist_ok=True)

@@ -134,9 +134,9 @@ def save_model(model, path: Path, *, replace: bool = False) -> Path:
 
 def models_root(config: TrainConfig) -> Path:
     """Return OUTPUT/models (or <--output>/models)."""
-    from colorize.paths import output_root
+    from colorize.paths import chosen_output_root
 
-    return (Path(config.output) if config.output else output_root()) / "models"
+    return chosen_output_root(config.output) / "models"
 
 
 def results_root(config: TrainConfig) -> Path:

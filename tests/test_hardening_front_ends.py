@@ -43,7 +43,7 @@ def workspace(tmp_path_factory) -> Path:
 # Never "~", "." or "default" as data: scanning a home folder, the growing OUTPUT or scoring
 # 300 photos is slow, not hostile.
 PATHS = ["tiny.keras", "album", "colour", "notes.txt", "nowhere", "album/old.png", "",
-         "out", "album/out", "colour/../album", "-", "--", "ünï☃", "a" * 300]
+         "out", "album/out", "colour/../album", "-", "--", "ünï☃", "a" * 300, "~0", "~0/out"]
 MODEL_PATHS = PATHS + ["default"]
 NUMBERS = st.one_of(st.integers(-2, 40).map(str),   # plausible values, so more examples get past argparse
                     st.integers(-10**12, 10**12).map(str),
@@ -162,6 +162,36 @@ def test_cli_under_random_flag_values_exits_0_1_or_2_without_traceback(argv, wor
 @given(argv=command_lines())
 def test_cli_under_many_random_flag_values_exits_0_1_or_2_without_traceback(argv, workspace, monkeypatch, capsys):
     check_command_line(argv, workspace, monkeypatch, capsys)
+
+
+# '~0' from a shell that leaves it as typed: no user 0, so no home folder to expand it to.
+# Path.expanduser() raised RuntimeError on it ("Something unexpected", issue 14).
+UNKNOWN_HOME_COMMANDS = [
+    ["scan", "~0"],
+    ["predict", "--model", "tiny.keras", "--input", "album", "--output", "~0"],
+    ["predict", "--model", "tiny.keras", "--input", "~0/photos"],
+    ["predict", "--model", "~0/tiny.keras", "--input", "album"],
+    ["evaluate", "--model", "tiny.keras", "--data", "colour", "--output", "~0"],
+    ["evaluate", "--model", "tiny.keras", "--data", "~0"],
+    ["train", "--data", "~0", "--preset", "tiny"],
+    ["train", "--data", "TRIO", "--output", "~0/runs", "--preset", "tiny", "--epochs", "1"],
+]
+
+
+@pytest.mark.parametrize("argv", UNKNOWN_HOME_COMMANDS, ids=lambda argv: " ".join(argv))
+def test_a_home_folder_that_does_not_exist_is_one_clear_line(argv, workspace, tmp_path, monkeypatch, capsys):
+    trio = tmp_path / "trio"   # enough photos to get past the split to the run folder
+    for index in range(3):
+        save_image(trio / f"photo{index}.png", colorful_image(40, 40, seed=index))
+    argv = [str(trio) if value == "TRIO" else value for value in argv]
+    monkeypatch.chdir(workspace)
+    monkeypatch.setenv("COLORIZE_OUTPUT", str(tmp_path / "OUTPUT"))
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("Error:")]
+    assert code == 1 and len(errors) == 1, captured.out + captured.err
+    assert "Cannot tell which home folder ~0 is" in errors[0] and "type the full path" in errors[0]
+    assert not any(path.name.startswith("~") for path in [*workspace.iterdir(), *tmp_path.iterdir()])
 
 
 def test_closed_output_pipe_ends_quietly_and_writes_no_error_log(tmp_path):

@@ -17,6 +17,7 @@ from colorize.dataset.archive import MemberError, list_zip_members, read_member
 from colorize.dataset.classify import Verdict, classify_entry
 from colorize.errors import DatasetError
 from colorize.imagefile import ImageDecodeError, decode_rgb
+from colorize.paths import existing_path
 
 STATUSES = ("ok", "not_image", "unreadable", "grayscale", "too_small")
 PREDICTABLE_STATUSES = ("ok", "grayscale", "too_small")
@@ -87,14 +88,10 @@ def resolve_dataset_path(path: str | Path) -> Path:
             raise DatasetError(f"The default dataset is missing ({DEFAULT_DATASET_DIR}); install the "
                                "project from its source folder (pip install -e .) to get data/.")
         return DEFAULT_DATASET_DIR
-    resolved = Path(path).expanduser()
-    try:
-        exists = resolved.exists()
-    except OSError as error:  # a name too long (ENAMETOOLONG), a permission problem on the way
-        raise DatasetError(f"{path} cannot be opened ({error.strerror or error}).") from error
-    if not exists:
+    found = existing_path(path, DatasetError)
+    if found is None:
         raise DatasetError(f"{path} does not exist; give a folder, a .zip, an image, or 'default'.")
-    return resolved.resolve()
+    return found.resolve()
 
 
 def is_skipped_name(name: str) -> bool:
