@@ -152,6 +152,11 @@ class AbErrorHistogram:
         dense[self.bins] += self.counts
 
 
+def _ab_length(ab: np.ndarray) -> np.ndarray:
+    """Return the length of each ab pair of an (N, 2) array: a colour's chroma, or the error between two."""
+    return np.hypot(ab[:, 0], ab[:, 1])
+
+
 def _ab_pixels(rgb: np.ndarray) -> np.ndarray:
     """Return the Lab ab of every pixel as an (H * W, 2) array."""
     return rgb_to_lab(rgb)[..., 1:].reshape(-1, 2)
@@ -164,7 +169,7 @@ def ab_error_histogram(reference: np.ndarray, candidate: np.ndarray) -> AbErrorH
 
 
 def _histogram_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> AbErrorHistogram:
-    error = np.linalg.norm(reference_ab - candidate_ab, axis=1)
+    error = _ab_length(reference_ab - candidate_ab)
     bucket = np.minimum(np.ceil(error), _THRESHOLDS).astype(np.int64)
     axis_bin = np.clip((reference_ab + AB_BIN_RANGE) // AB_BIN_WIDTH, 0, _BINS_PER_AXIS - 1).astype(np.int64)
     ab_bin = axis_bin[:, 0] * _BINS_PER_AXIS + axis_bin[:, 1]
@@ -222,12 +227,12 @@ def _hue_degrees(ab: np.ndarray) -> np.ndarray:
 
 
 def _hue_counts_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> HueCounts:
-    vivid = np.hypot(reference_ab[:, 0], reference_ab[:, 1]) >= VIVID_CHROMA
+    vivid = _ab_length(reference_ab) >= VIVID_CHROMA
     reference_ab, candidate_ab = reference_ab[vivid], candidate_ab[vivid]
     reference_hue = _hue_degrees(reference_ab)
     # The gap the short way round the wheel: 175 and -175 degrees are 10 apart, not 350.
     hue_gap = np.abs((_hue_degrees(candidate_ab) - reference_hue + 180.0) % 360.0 - 180.0)
-    coloured = np.hypot(candidate_ab[:, 0], candidate_ab[:, 1]) >= COLOURED_CHROMA
+    coloured = _ab_length(candidate_ab) >= COLOURED_CHROMA
     hits = coloured & (hue_gap <= HUE_TOLERANCE_DEGREES)
     wheel_hue = reference_hue % 360.0   # 0..360, so the foliage range needs no wrap
     foliage = (wheel_hue >= FOLIAGE_HUE_DEGREES[0]) & (wheel_hue <= FOLIAGE_HUE_DEGREES[1])

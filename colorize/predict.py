@@ -24,7 +24,6 @@ from colorize import color
 from colorize.constants import (
     CHROMA_FILTER_EPS,
     CHROMA_FILTER_RADIUS_SHARE,
-    GRID_THUMBNAIL_SIDE,
     PREDICT_BATCH_PIXELS,
     PREDICT_GRID_IMAGES,
     PREDICT_GRID_ROWS,
@@ -219,10 +218,6 @@ class PredictResult:
     grids: list[Path] = field(default_factory=list)
 
 
-def _is_within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def check_output_location(output_dir: Path, scan: "ScanResult") -> None:
     """Refuse output folders that would mix results with the inputs.
 
@@ -231,10 +226,12 @@ def check_output_location(output_dir: Path, scan: "ScanResult") -> None:
     could be mistaken for a finished result. A single file or zip may be
     colourised into any folder but the one that holds it.
     """
+    from colorize.paths import is_inside
+
     output = output_dir.resolve()
     root = Path(scan.root).resolve()
     if scan.kind == "folder":
-        if _is_within(output, root) or _is_within(root, output):
+        if is_inside(output, root) or is_inside(root, output):
             raise OutputError(f"The output folder {output} overlaps the input folder {root}; "
                               "choose an output folder outside it (--output DIR).")
     elif output == root.parent:
@@ -280,9 +277,9 @@ def encode_image(rgb: np.ndarray, as_jpeg: bool) -> bytes:
 
 def _grid_row(colorized: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return a (gray input, colourised) thumbnail pair; the gray is the output's own L."""
-    thumbnail = Image.fromarray(colorized)
-    thumbnail.thumbnail((GRID_THUMBNAIL_SIDE, GRID_THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
-    colour = np.asarray(thumbnail)
+    from colorize.report import grid_thumbnail
+
+    colour = grid_thumbnail(colorized, Image.Resampling.BILINEAR)
     return (color.gray_to_rgb(color.rgb_to_lab(colour)[..., 0]) * 255 + 0.5).astype(np.uint8), colour
 
 
@@ -366,7 +363,7 @@ def _load_batch(batch: Sequence[_Job], result: PredictResult) -> tuple[list[_Job
 
 def _write_output(job: _Job, colorized: np.ndarray, forbidden: set[Path]) -> Path:
     """Write one colourised image to its new file (temp name, then rename)."""
-    from colorize.report import write_new_file
+    from colorize.runfolder import write_new_file
 
     try:
         job.target.parent.mkdir(parents=True, exist_ok=True)
