@@ -68,16 +68,6 @@ def normalize_l(lightness: np.ndarray) -> np.ndarray:
     return (lightness / (L_MAX / 2.0) - 1.0).astype(np.float32)
 
 
-def denormalize_l(normalized: np.ndarray) -> np.ndarray:
-    """Map the model's L in [-1, 1] back to [0, 100]."""
-    return ((normalized + 1.0) * (L_MAX / 2.0)).astype(np.float32)
-
-
-def normalize_ab(ab: np.ndarray) -> np.ndarray:
-    """Map ab (about -110..110) to the model's range (about -1..1)."""
-    return (ab / AB_SCALE).astype(np.float32)
-
-
 def denormalize_ab(normalized: np.ndarray) -> np.ndarray:
     """Map the model's ab back to Lab units."""
     return (normalized * AB_SCALE).astype(np.float32)

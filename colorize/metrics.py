@@ -162,12 +162,6 @@ def _ab_pixels(rgb: np.ndarray) -> np.ndarray:
     return rgb_to_lab(rgb)[..., 1:].reshape(-1, 2)
 
 
-def ab_error_histogram(reference: np.ndarray, candidate: np.ndarray) -> AbErrorHistogram:
-    """Return the per-pixel ab error of `candidate`, counted by ground-truth ab bin."""
-    reference, candidate = _check_pair(reference, candidate)
-    return _histogram_of_ab(_ab_pixels(reference), _ab_pixels(candidate))
-
-
 def _histogram_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> AbErrorHistogram:
     error = _ab_length(reference_ab - candidate_ab)
     bucket = np.minimum(np.ceil(error), _THRESHOLDS).astype(np.int64)
@@ -197,11 +191,6 @@ def _dense(histogram: AbErrorHistogram) -> np.ndarray:
     dense = np.zeros((_AB_BINS, _ERROR_BUCKETS), dtype=np.int64)
     histogram.add_to(dense)
     return dense
-
-
-def ab_error_auc(reference: np.ndarray, candidate: np.ndarray, rebalanced: bool = False) -> float:
-    """Return the AuC of one image (rebalanced over that image's own ab bins if asked)."""
-    return auc_from_histogram(_dense(ab_error_histogram(reference, candidate)), rebalanced)
 
 
 @dataclass(frozen=True)
@@ -238,12 +227,6 @@ def _hue_counts_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> Hue
     foliage = (wheel_hue >= FOLIAGE_HUE_DEGREES[0]) & (wheel_hue <= FOLIAGE_HUE_DEGREES[1])
     return HueCounts(vivid=int(vivid.sum()), vivid_hits=int(hits.sum()),
                      foliage=int(foliage.sum()), foliage_hits=int((hits & foliage).sum()))
-
-
-def hue_counts(reference: np.ndarray, candidate: np.ndarray) -> HueCounts:
-    """Return the vivid and foliage pixels of `reference` and how many `candidate` gave the right hue."""
-    reference, candidate = _check_pair(reference, candidate)
-    return _hue_counts_of_ab(_ab_pixels(reference), _ab_pixels(candidate))
 
 
 def score_image(reference: np.ndarray, candidate: np.ndarray) -> dict:
