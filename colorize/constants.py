@@ -69,9 +69,12 @@ WEIGHTS_ONLY_SUFFIX = ".weights.h5"
 PREDICT_LONG_SIDE = 256
 # The predicted ab is smoothed along L's edges (guided_filter.py) with a window
 # radius of this share of the working long side (8 px at 256) and this eps (L
-# scaled to 0..1). Chosen on the shipped model's validation split: radius 4,
-# 8, 12, 16 and eps 0.002..0.04 gave SSIM 0.9206..0.9238 (raw: 0.9156); 8 px
-# kept the colourfulness gap lowest among those above the gray baseline's SSIM.
+# scaled to 0..1). Chosen on the shipped model's 51 validation photos with
+# benchmarks/bench_chroma_smoothing.py (BENCHMARKS.md, at 3a929ff): raw ab
+# scores SSIM 0.9159, below the gray baseline's 0.9210; at eps 0.01, radius
+# 4, 8 and 16 px give 0.9211, 0.9229 and 0.9240 with a colourfulness gap of
+# 20.8, 21.7 and 23.2 (raw 19.8), and eps 0.002 or 0.04 at 8 px 0.9227. 8 px
+# clears the gray baseline's SSIM (4 px barely does) without 16 px's washed-out colour.
 CHROMA_FILTER_RADIUS_SHARE = 1 / 32
 CHROMA_FILTER_EPS = 0.01
 # Images are grouped into one model call up to this many input pixels, so a
@@ -89,7 +92,7 @@ GRID_THUMBNAIL_SIDE = 320    # long side of each image in a grid
 VALIDATION_FRACTION = 0.2
 DEFAULT_SEED = 42
 
-# Training run folder (train.py, distributed.py): OUTPUT/models/<run>/...
+# Training run folder (runfolder.py; also callbacks.py, distributed.py, report.py): OUTPUT/models/<run>/...
 MODEL_FILE_NAME = "model.keras"
 MODEL_H5_FILE_NAME = "model.h5"
 CONFIG_FILE_NAME = "config.json"
