@@ -2,12 +2,16 @@
 
 Not a timing: the picture in the README, made by the product's own Colorizer
 (smoothing included) so it shows exactly what `predict --model default` gives.
+With --previous, a column for an earlier model sits between the input and
+colorize's output (the README's picture shows the previous shipped model,
+`git show 381ed74:data/models/default.keras > /tmp/cpu-default.keras`).
 
-    python benchmarks/make_before_after.py
+    python benchmarks/make_before_after.py [--previous /tmp/cpu-default.keras]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -19,26 +23,32 @@ from colorize.constants import DEFAULT_DATASET_DIR, DEFAULT_MODEL_PATH
 from colorize.dataset import load_rgb, scan_dataset
 from colorize.devices import load_tensorflow
 
-# Held-out photos (the test split of `train --test-size 42 --seed 42`).
-PHOTOS = ("gcompris-0101.jpg", "gcompris-0174.jpg", "gcompris-0179.jpg",
-          "lxqt-0003.jpg", "tuxpaint-0011.jpg", "gcompris-0108.jpg")
+# Held-out photos (the test split of `train --test-size 42 --seed 42`) with
+# foliage and sky; the last two are what the model still gets wrong.
+PHOTOS = ("gcompris-0169.jpg", "gcompris-0133.jpg", "gcompris-0056.jpg",
+          "gcompris-0191.jpg", "tuxpaint-0011.jpg", "tuxpaint-0016.jpg")
 CELL_WIDTH, GAP = 224, 4
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--previous", default=None, help="an earlier model to show beside the shipped one")
+    args = parser.parse_args()
     load_tensorflow()
     from colorize.predict import Colorizer
 
-    colorizer = Colorizer.from_path(DEFAULT_MODEL_PATH)
+    colorizers = [Colorizer.from_path(path) for path in (args.previous, DEFAULT_MODEL_PATH) if path]
     entries = {entry.path: entry for entry in scan_dataset(DEFAULT_DATASET_DIR).ok}
     rows = []
     for name in PHOTOS:
         original = load_rgb(entries[name])
         gray = metrics.gray_baseline(original)
-        cells = [Image.fromarray(image) for image in (gray, colorizer.colorize(gray), original)]
+        outputs = [colorizer.colorize(gray) for colorizer in colorizers]
+        cells = [Image.fromarray(image) for image in (gray, *outputs, original)]
         height = round(original.shape[0] * CELL_WIDTH / original.shape[1])
         rows.append([cell.resize((CELL_WIDTH, height), Image.Resampling.LANCZOS) for cell in cells])
-    width = 3 * CELL_WIDTH + 2 * GAP
+    columns = len(rows[0])
+    width = columns * CELL_WIDTH + (columns - 1) * GAP
     total_height = sum(row[0].height for row in rows) + GAP * (len(rows) - 1)
     sheet = Image.new("RGB", (width, total_height), "white")
     top = 0

