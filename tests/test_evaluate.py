@@ -138,10 +138,16 @@ def test_test_size_scores_only_the_split_that_train_held_out(models, photos, tmp
     assert "test split of 2, seed 7" in result.stderr, result.stderr
 
 
-@pytest.mark.slow  # ~20 s: 42 photos at up to 512 px, model and gray baseline scored
-def test_the_shipped_model_meets_issue_7s_bar_on_the_photos_held_out_of_its_training(tmp_path):
-    """The figures data/models/README.md reports, kept true: PSNR above the gray baseline,
-    SSIM not below it, colourfulness gap at most half the baseline's."""
+# The previous shipped model's (cpu preset, commit 381ed74) hue recall on the same 42
+# photos, from data/models/README.md's table.
+PREVIOUS_MODEL_HUE_RECALL = 0.559
+
+
+@pytest.mark.slow  # ~40 s: 42 photos at up to 512 px, model and gray baseline scored
+def test_the_shipped_model_keeps_its_figures_on_the_photos_held_out_of_its_training(tmp_path):
+    """What data/models/README.md reports and issue 15's bar asks, where it holds: PSNR
+    above gray, SSIM no more than 0.005 below it, rebalanced AuC at least 4 points above
+    gray, hue recall above the previous model's, and real colour (gap at most half gray's)."""
     result = run_colorize("evaluate", "--model", "default", "--data", "default", "--test-size", "42",
                           "--seed", "42", "--json", "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -149,7 +155,9 @@ def test_the_shipped_model_meets_issue_7s_bar_on_the_photos_held_out_of_its_trai
     gray = report["gray_baseline"]
     assert report["images"] == 42
     assert report["psnr"] > gray["psnr"]
-    assert report["ssim"] >= gray["ssim"]
+    assert report["ssim"] >= gray["ssim"] - 0.005
+    assert report["auc_rebalanced"] >= gray["auc_rebalanced"] + 0.04
+    assert report["hue_recall"] > PREVIOUS_MODEL_HUE_RECALL
     assert report["delta_colorfulness"] <= 0.5 * gray["delta_colorfulness"]
 
 
