@@ -21,9 +21,10 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
+
+from _common import fit_images_per_second
 
 PREDICT_CHILD = r"""
 import json, sys, time
@@ -56,8 +57,6 @@ print(json.dumps(result))
 
 def training_images_per_second(preset: str, steps: int, batch: int = 16, size: int = 128) -> float:
     """Return images/s of fit on random batches for a new model of `preset`."""
-    import tensorflow as tf
-
     from colorize import ab_classes
     from colorize.model import build_model, compile_for_training
 
@@ -69,14 +68,7 @@ def training_images_per_second(preset: str, steps: int, batch: int = 16, size: i
     model = build_model(preset, classes)
     fit_model = ab_classes.logits_view(model) if classes is not None else model
     compile_for_training(fit_model, classes=classes)
-    rng = np.random.default_rng(0)
-    lightness = rng.uniform(-1, 1, (batch, size, size, 1)).astype(np.float32)
-    ab = rng.uniform(-0.5, 0.5, (batch, size, size, 2)).astype(np.float32)
-    batches = tf.data.Dataset.from_tensors((lightness, ab)).repeat()
-    fit_model.fit(batches, steps_per_epoch=1, epochs=1, verbose=0)
-    started = time.perf_counter()
-    fit_model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch / (time.perf_counter() - started)
+    return fit_images_per_second(fit_model, size, batch, steps)
 
 
 def predict_figures(model_path: str) -> dict:

@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from _common import fit_images_per_second
+
 
 def matmul_flops_per_second(side: int = 2048, repeats: int = 5) -> float:
     """Return the best FLOP/s of a float32 side x side numpy matmul."""
@@ -47,20 +49,6 @@ def conv_macs_per_image(net, size: int) -> int:
     return macs
 
 
-def training_images_per_second(net, size: int, batch: int, steps: int) -> float:
-    """Return images/s of `fit` on random in-memory batches after one warm-up step."""
-    import tensorflow as tf
-
-    rng = np.random.default_rng(0)
-    lightness = rng.uniform(-1, 1, (batch, size, size, 1)).astype(np.float32)
-    ab = rng.uniform(-0.5, 0.5, (batch, size, size, 2)).astype(np.float32)
-    batches = tf.data.Dataset.from_tensors((lightness, ab)).repeat()
-    net.fit(batches, steps_per_epoch=1, epochs=1, verbose=0)
-    started = time.perf_counter()
-    net.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch / (time.perf_counter() - started)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="tiny,cpu,gpu,large")
@@ -86,7 +74,7 @@ def main() -> None:
         batch = settings["batch_size"] if on_gpu else min(settings["batch_size"], args.max_batch)
         net = model.compile_for_training(model.build_unet(preset), settings["learning_rate"])
         flops_per_image = 3 * 2 * conv_macs_per_image(net, size)
-        speed = training_images_per_second(net, size, batch, args.steps)
+        speed = fit_images_per_second(net, size, batch, args.steps)
         rows.append((preset, size, batch, net.count_params(), flops_per_image, speed))
     # The machine is shared: a matmul timed once can land in a busy moment, so take the best of two.
     roofline = max(roofline, matmul_flops_per_second())
