@@ -11,7 +11,7 @@ import pytest
 from colorize import ab_classes, model
 from colorize.modelfile import inspect_model, load_model_file
 from colorize.presets import ENCODER_BLOCKS
-from tests.conftest import colorful_image, run_colorize, save_image
+from conftest import colorful_image, run_colorize, save_image
 
 
 @pytest.fixture(scope="module")
