@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +68,17 @@ def output_root(tmp_path: Path, monkeypatch) -> Path:
     root = tmp_path / "OUTPUT"
     monkeypatch.setenv("COLORIZE_OUTPUT", str(root))
     return root
+
+
+# How long a person takes at least between a question appearing and their Ctrl-C.
+# A SIGINT sent the instant pexpect sees the prompt can land after readline wrote
+# the prompt but before it waits in select(): CPython then notices the signal only
+# when the next key arrives, and the test hangs (seen in 1 of 2 runs of the
+# every-training-question test). A person is never that fast.
+CTRL_C_DELAY_S = 0.3
+
+
+def press_ctrl_c(child) -> None:
+    """Send Ctrl-C (SIGINT) to a pexpect child that is waiting at a question, as a person would."""
+    time.sleep(CTRL_C_DELAY_S)
+    child.kill(signal.SIGINT)

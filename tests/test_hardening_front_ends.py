@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, run_colorize, save_image
+from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, press_ctrl_c, run_colorize, save_image
 from colorize import cli
 
 
@@ -259,7 +259,7 @@ def test_ctrl_c_at_every_training_question_exits_130(tmp_path):
             child.expect(r"\]?: ")
             child.sendline(answer)
         child.expect(r"\]?: $" if cut else "What would you like to do?")
-        child.kill(signal.SIGINT)
+        press_ctrl_c(child)
         child.expect(pexpect.EOF)
         child.close()
         assert child.exitstatus == 130, (cut, child.before)

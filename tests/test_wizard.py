@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 import pytest
 
 from colorize.constants import MIN_CROPS_PER_EPOCH
-from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, run_colorize, save_image
+from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, press_ctrl_c, run_colorize, save_image
 
 MENU_PROMPT = "What would you like to do?"
 
@@ -140,7 +139,7 @@ def test_ctrl_c_at_the_model_question_exits_130():
     child.expect_exact(MENU_PROMPT)
     child.sendline("2")
     child.expect("Model.*: ")
-    child.kill(signal.SIGINT)
+    press_ctrl_c(child)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
@@ -233,7 +232,7 @@ def test_ctrl_c_at_every_predict_question_exits_130(tmp_path, tiny_model_file):
             child.expect(r"\]?: ")
             child.sendline(answer)
         child.expect(r"\]?: $" if cut else MENU_PROMPT, timeout=120)
-        child.kill(signal.SIGINT)
+        press_ctrl_c(child)
         child.expect(pexpect.EOF)
         child.close()
         assert child.exitstatus == 130, (cut, child.before)
