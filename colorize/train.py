@@ -165,7 +165,7 @@ class ModelToTrain:
         return compile_for_training(fit_model, self.learning_rate, classes=self.classes, rebalance=self.rebalance)
 
 
-def _training_photo_classes(config: TrainConfig, split, notify: Notify, centres=None):
+def _training_photo_classes(split, notify: Notify, centres=None):
     """Return the ab classes (bins and prior) of the training photos; `centres` keeps a saved model's bins."""
     from colorize.ab_classes import ab_classes_from_histogram, ab_histogram
     from colorize.dataset import load_rgb
@@ -192,11 +192,11 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
     with scope:
         keras.utils.set_random_seed(config.seed)
         if config.model == "new":
-            classes = _training_photo_classes(config, split, notify) if has_class_head(config.preset) else None
+            classes = _training_photo_classes(split, notify) if has_class_head(config.preset) else None
             model = build_model(config.preset, classes)
         else:
             model = _load_model_to_continue(config)
-            classes = (_training_photo_classes(config, split, notify,
+            classes = (_training_photo_classes(split, notify,
                                                ab_classes.class_head_settings(model)["centres"])
                        if ab_classes.has_class_head(model) else None)
         if classes is not None:   # also re-freezes an encoder a continued model fine-tuned
