@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 
 from colorize import __version__, console, defaults, reporting
-from colorize.constants import MIN_CROPS_PER_EPOCH
+from colorize.constants import DEFAULT_ENSEMBLE_CHROMA, ENSEMBLE_CHROMA, MIN_CROPS_PER_EPOCH, UNLABELED_SHARE
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, ColorizeError
 from colorize.presets import DEFAULT_PRESET, PRESETS, TEST_PRESETS
 
@@ -94,7 +94,8 @@ def train_config_from_args(args: argparse.Namespace):
         preset=args.preset, model=args.model, monitor=args.monitor, save_best=args.save_best,
         early_stopping=args.early_stopping, tensorboard=args.tensorboard, save_h5=args.save_h5,
         output=args.output, run_name=args.run_name, seed=args.seed, strategy=args.strategy, noise=args.noise,
-        learning_rate=args.learning_rate, fine_tune_blocks=args.fine_tune_blocks)
+        learning_rate=args.learning_rate, fine_tune_blocks=args.fine_tune_blocks, teacher=args.teacher,
+        unlabeled=args.unlabeled, rounds=args.rounds, unlabeled_share=args.unlabeled_share)
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -122,7 +123,9 @@ def command_predict(args: argparse.Namespace) -> int:
     from colorize.config import PredictConfig
     from colorize.predict import colorize_path
 
-    config = PredictConfig(model=args.model, input=defaults.resolve_photos_to_colourise(args.input),
+    config = PredictConfig(models=tuple(args.model or ["default"]),
+                           ensemble_chroma=args.ensemble_chroma,
+                           input=defaults.resolve_photos_to_colourise(args.input),
                            output=args.output, limit=args.limit, saturation=args.saturation,
                            batch_size=args.batch_size)
     result = colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
@@ -135,7 +138,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
     from colorize.config import EvaluateConfig
     from colorize.evaluate import evaluate_model
 
-    config = EvaluateConfig(model=args.model, data=args.data, limit=args.limit,
+    config = EvaluateConfig(models=tuple(args.model or ["default"]), ensemble_chroma=args.ensemble_chroma,
+                            data=args.data, limit=args.limit,
                             output=args.output, run_name=args.run_name,
                             test_size=args.test_size, seed=args.seed)
     # With --json, stdout holds the JSON object alone: messages go to stderr.
@@ -150,6 +154,17 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 
 # --- parser -----------------------------------------------------------------
+
+def add_model_arguments(command: argparse.ArgumentParser) -> None:
+    """Add predict's and evaluate's --model (repeatable: an ensemble) and --ensemble-chroma."""
+    command.add_argument("--model", action="append", default=None,
+                         help="a .keras/.h5 model, or 'default' (the default); repeat it to combine "
+                              "several models into an ensemble")
+    command.add_argument("--ensemble-chroma", choices=ENSEMBLE_CHROMA, default=DEFAULT_ENSEMBLE_CHROMA,
+                         help="how several models' colours are combined: 'keep' takes the hue of their mean "
+                              "and their mean saturation, 'mean' averages them (muted where they disagree) "
+                              "(default: %(default)s)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -198,13 +213,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--fine-tune-blocks", type=int, default=0,
                        help="pretrained preset: also train the encoder's top N blocks of 16 (its BatchNorm "
                             "stays frozen); 0 keeps the ImageNet encoder frozen (default: %(default)s)")
+    selftraining = train.add_argument_group(
+        "self-training", "learn from photos without colour too: a teacher model colourises them, and a "
+                         "student of --preset learns from those colours and the true colours of --data "
+                         "(Noisy Student; a smaller preset than the teacher's distils it into a faster model)")
+    selftraining.add_argument("--teacher", default=None, help="a saved .keras/.h5 colorize model, or 'default'")
+    selftraining.add_argument("--unlabeled", default=None,
+                              help="folder, .zip or file of photos without colour (colour ones are used as gray)")
+    selftraining.add_argument("--rounds", type=int, default=1,
+                              help="each round's student teaches the next round (default: %(default)s)")
+    selftraining.add_argument("--unlabeled-share", type=float, default=UNLABELED_SHARE,
+                              help="share of each epoch's crops taken from the teacher's photos "
+                                   "(default: %(default)s)")
     train.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
     train.add_argument("--run-name", default=None, help="run folder name; the same name resumes a killed run")
     train.add_argument("--seed", type=int, default=42)
     train.set_defaults(handler=command_train)
 
     predict = commands.add_parser("predict", help="colourise photos with a saved model")
-    predict.add_argument("--model", default="default", help="a .keras/.h5 model, or 'default'")
+    add_model_arguments(predict)
     predict.add_argument("--input", required=True,
                          help="image, folder or .zip, or 'default' for the shipped black-and-white samples")
     predict.add_argument("--output", default=None,
@@ -217,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(handler=command_predict)
 
     evaluate = commands.add_parser("evaluate", help="score a model against colour photos and the gray baseline")
-    evaluate.add_argument("--model", default="default", help="a .keras/.h5 model, or 'default'")
+    add_model_arguments(evaluate)
     evaluate.add_argument("--data", required=True, help="colour photos: folder, .zip, file or 'default'")
     evaluate.add_argument("--limit", type=positive_int, default=None)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from colorize.constants import DEFAULT_SEED
+from colorize.constants import DEFAULT_ENSEMBLE_CHROMA, DEFAULT_SEED, ENSEMBLE_CHROMA, UNLABELED_SHARE
 from colorize.defaults import DEFAULT_EPOCHS
 from colorize.presets import (
     DEFAULT_PRESET,
@@ -48,6 +48,12 @@ class TrainConfig:
     noise: float = 0.0               # std of Gaussian noise added to L while training
     learning_rate: float | None = None   # Adam's starting rate; None = the preset's
     fine_tune_blocks: int = 0        # pretrained encoder: top blocks (of 16) that train too; 0 = frozen
+    # Self-training (selftrain.py, Noisy Student): a teacher colourises photos without colour,
+    # and a noised student learns from them beside the colour photos of `data`.
+    teacher: str | None = None       # a saved colorize model, or "default"; None = ordinary training
+    unlabeled: str | None = None     # folder, .zip or file of photos without colour (colour ones go gray)
+    rounds: int = 1                  # each round's student teaches the next round
+    unlabeled_share: float = UNLABELED_SHARE   # share of each epoch's crops taken from the teacher's photos
 
     def __post_init__(self) -> None:
         _require(self.epochs >= 1, f"Epochs must be at least 1 (got {self.epochs}).")
@@ -71,15 +77,45 @@ class TrainConfig:
         _require(self.fine_tune_blocks == 0 or self.model != "new" or has_class_head(self.preset),
                  f"Only the pretrained encoder can be fine-tuned; the {self.preset!r} preset trains "
                  "every layer already.")
+        self._check_self_training()
+
+    def _check_self_training(self) -> None:
+        """Raise UsageError for self-training settings that cannot work, before any work starts."""
+        _require(self.rounds >= 1, f"Rounds must be at least 1 (got {self.rounds}).")
+        _require(0.0 < self.unlabeled_share < 1.0,
+                 f"The unlabeled share must be above 0 and below 1 (got {self.unlabeled_share}).")
+        _require(self.unlabeled is None or self.teacher is not None,
+                 "Photos without colour need a teacher to colourise them: add --teacher MODEL (or 'default').")
+        _require(self.teacher is None or self.unlabeled is not None,
+                 "A teacher needs photos without colour to teach on: add --unlabeled PATH.")
+        if self.teacher is None:
+            _require(self.rounds == 1, "Rounds need a teacher: add --teacher MODEL --unlabeled PATH.")
+            return
+        _require(self.model == "new", "A student starts new each round; use --teacher without --model.")
+        _require(self.strategy != "multiworker", "Self-training runs on one machine; use --strategy auto.")
 
     def to_dict(self) -> dict:
         """Return every setting as plain JSON-ready data."""
         return asdict(self)
 
 
+def _check_models(config: "PredictConfig | EvaluateConfig") -> None:
+    """Fill `models` from `model` (or `model` from models[0]) and check the ensemble settings."""
+    models = tuple(config.models) or (config.model,)
+    _require(config.model in ("default", models[0]),
+             f"Give the models either as model or as models, not both ({config.model!r} and {models!r}).")
+    _require(all(isinstance(name, str) and name for name in models), "Every --model needs a path.")
+    _require(config.ensemble_chroma in ENSEMBLE_CHROMA,
+             f"Unknown ensemble combination {config.ensemble_chroma!r}; choose from {', '.join(ENSEMBLE_CHROMA)}.")
+    object.__setattr__(config, "models", models)   # frozen: set once, here
+    object.__setattr__(config, "model", models[0])
+
+
 @dataclass(frozen=True)
 class PredictConfig:
-    model: str = "default"           # saved model path, or "default" (shipped in data/models)
+    model: str = "default"           # saved model path, or "default" (shipped in data/models); models[0]
+    models: tuple[str, ...] = ()     # several models make an ensemble (ensemble.py); () = (model,)
+    ensemble_chroma: str = DEFAULT_ENSEMBLE_CHROMA   # how an ensemble combines ab: keep | mean
     input: str = ""                  # image, folder (recursive) or .zip
     output: str | None = None        # results folder; reusing one continues an interrupted run
     limit: int | None = None         # colourise at most this many images
@@ -88,6 +124,7 @@ class PredictConfig:
                                      # is loaded: defaults.default_predict_batch_size (1 on a CPU, 8 on a GPU)
 
     def __post_init__(self) -> None:
+        _check_models(self)
         _require(bool(self.input), "Name the photos to colourise (--input PATH).")
         _require(self.limit is None or self.limit >= 1, f"Limit must be at least 1 (got {self.limit}).")
         _require(0.0 <= self.saturation <= 5.0, f"Saturation must be between 0 and 5 (got {self.saturation}).")
@@ -97,7 +134,9 @@ class PredictConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    model: str = "default"           # saved model path, or "default"
+    model: str = "default"           # saved model path, or "default"; models[0]
+    models: tuple[str, ...] = ()     # several models: each is scored, and their ensemble; () = (model,)
+    ensemble_chroma: str = DEFAULT_ENSEMBLE_CHROMA   # how an ensemble combines ab: keep | mean
     data: str = ""                   # colour photos to score against (folder, zip, file, "default")
     limit: int | None = None         # score at most this many images
     output: str | None = None        # output root for the grids
@@ -106,6 +145,7 @@ class EvaluateConfig:
     seed: int = DEFAULT_SEED         # the seed of that split
 
     def __post_init__(self) -> None:
+        _check_models(self)
         _require(bool(self.data), "Name the colour photos to evaluate on (--data PATH).")
         _require(self.limit is None or self.limit >= 1, f"Limit must be at least 1 (got {self.limit}).")
         _require(self.test_size is None or self.test_size >= 1,

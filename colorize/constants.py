@@ -86,6 +86,11 @@ PREDICT_STRIP_PIXELS = 1_000_000
 PREDICT_JPEG_QUALITY = 95    # JPEG inputs give JPEG outputs at this quality
 PREDICT_GRID_IMAGES = 12     # photos shown in predict's comparison grids
 PREDICT_GRID_ROWS = 4        # photos per grid page
+# Ensembles (ensemble.py): how several models' ab is combined. "keep" (the mean
+# vector's hue, the members' mean chroma) is the default; why, with the
+# measured figures, is at ensemble.DEFAULT_CHROMA_REASON.
+ENSEMBLE_CHROMA = ("keep", "mean")
+DEFAULT_ENSEMBLE_CHROMA = "keep"
 GRID_THUMBNAIL_SIDE = 320    # long side of each image in a grid
 
 # Dataset split
@@ -110,6 +115,18 @@ TENSORBOARD_DIR_NAME = "tensorboard"
 # 6e-5 by epoch 25 while the model still underfit. 640 crops is the epoch of
 # DESIGN.md's feasibility run.
 MIN_CROPS_PER_EPOCH = 640
+# Self-training (selftrain.py): each epoch takes this share of its crops from the
+# teacher's pseudo-labelled photos (Xie et al. 2020 train on far more unlabelled
+# than labelled images; with an album of a hundred or so photos, half is the
+# even mix), and the student learns through this dropout before its head (their
+# final-layer dropout; unlike the skip dropout of issue 15's run 2, it leaves
+# the encoder's features whole).
+UNLABELED_SHARE = 0.5
+STUDENT_DROPOUT = 0.2
+# The student's input noise beyond crops, flips and --noise: per-photo contrast
+# scaled by up to this share and brightness shifted by up to this much of L's range.
+STUDENT_CONTRAST_JITTER = 0.2
+STUDENT_BRIGHTNESS_JITTER = 0.1
 # Training schedule: halve the rate after 3 epochs without progress on the
 # monitor, never below 1e-5; early stopping (when asked) waits twice as long so
 # the lowered rate gets its chance first.

@@ -70,13 +70,20 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
 
     columns = parse_grid_columns(grid_columns)
     model_totals, baseline_totals = metrics.ScoreTotals(), metrics.ScoreTotals()
+    # An ensemble (ensemble.EnsembleColorizer) has members: each is scored too, from the same run of its model.
+    member_totals = [metrics.ScoreTotals() for _ in getattr(colorizer, "members", ())]
     rows, labels = [], []
     if progress:
         progress(0, len(files))
     for done, entry in enumerate(files, start=1):
         original = load_rgb(entry)
         gray = metrics.gray_baseline(original)
-        colorized = colorizer.colorize(gray)
+        if member_totals:
+            colorized, members = colorizer.colorize_with_members(gray)
+            for totals, member in zip(member_totals, members):
+                totals.add(metrics.score_image(original, member))
+        else:
+            colorized = colorizer.colorize(gray)
         model_totals.add(metrics.score_image(original, colorized))
         baseline_totals.add(metrics.score_image(original, gray))
         if len(rows) < grid_images:
@@ -86,11 +93,14 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
         if progress:
             progress(done, len(files))
     baseline = baseline_totals.summary()
-    return {
+    result = {
         **model_totals.summary(),
         "gray_baseline": {name: baseline[name] for name in metrics.FIGURES},
         "grids": _save_grids(rows, columns, labels, grid_dir),
     }
+    if member_totals:
+        result["members"] = [totals.summary() for totals in member_totals]
+    return result
 
 
 def beats_baseline(result: dict) -> dict[str, bool]:
@@ -129,22 +139,36 @@ def _format_figure(number: str, value: float | None) -> str:
     return "n/a" if value is None else number.format(value)
 
 
+def _table_columns(result: dict) -> list[tuple[str, dict]]:
+    """Return (title, figures) per column: the model, or each member then the ensemble; then gray."""
+    members = result.get("members") or []
+    columns = [(f"model {number}", member) for number, member in enumerate(members, start=1)]
+    columns.append(("ensemble" if members else "model", result))
+    return columns + [("gray baseline", result["gray_baseline"])]
+
+
 def format_table(result: dict) -> list[str]:
-    """Return the lines of a model-vs-gray-baseline table and a verdict line."""
-    baseline = result["gray_baseline"]
-    lines = [f"{'':<24}{'model':>10}{'gray baseline':>15}", "-" * 49]
+    """Return the lines of a model-vs-gray-baseline table (a column per member of an ensemble) and a verdict."""
+    columns = _table_columns(result)
+    widths = [max(10, len(title) + 2) for title, _ in columns]
+    header = f"{'':<24}" + "".join(f"{title:>{width}}" for (title, _), width in zip(columns, widths))
+    lines = [header, "-" * len(header)]
     for name, label, number, note in TABLE_ROWS:
-        lines.append(f"{label:<24}{_format_figure(number, result[name]):>10}"
-                     f"{_format_figure(number, baseline[name]):>15}   {note.format(**result)}")
+        cells = "".join(f"{_format_figure(number, figures[name]):>{width}}"
+                        for (_, figures), width in zip(columns, widths))
+        lines.append(f"{label:<24}{cells}   {note.format(**result)}")
+    for number, member in enumerate(result.get("members") or [], start=1):
+        lines.append(f"model {number}: {member.get('model', '?')}")
     verdict = beats_baseline(result)
     wins = _join([VERDICT_NAMES[name] for name, won in verdict.items() if won], "and")
     losses = _join([VERDICT_NAMES[name] for name, won in verdict.items() if not won], "or")
+    subject = "The ensemble" if result.get("members") else "The model"
     if not losses:
-        lines.append(f"The model beats the gray baseline on {wins}.")
+        lines.append(f"{subject} beats the gray baseline on {wins}.")
     elif not wins:
-        lines.append(f"The model does not beat the gray baseline on {losses}.")
+        lines.append(f"{subject} does not beat the gray baseline on {losses}.")
     else:
-        lines.append(f"The model beats the gray baseline on {wins}, but not on {losses}.")
+        lines.append(f"{subject} beats the gray baseline on {wins}, but not on {losses}.")
     return lines
 
 
@@ -246,23 +270,29 @@ def _held_out_by_run(run: TrainingRun, root: str, files: list["ScannedFile"]) ->
                        "or pass --test-size N to score N of these anyway.")
 
 
-def _choose_files(config: EvaluateConfig, model_path: Path, root: str,
+def _choose_files(config: EvaluateConfig, model_paths: Sequence[Path], root: str,
                   files: list["ScannedFile"]) -> tuple[list["ScannedFile"], str]:
-    """Return the photos to score and how they were chosen (the end of the notice line)."""
+    """Return the photos to score and how they were chosen (the end of the notice line).
+
+    With several models, only photos that every model's training run held out
+    (those trained on `root`) are scored: any other was seen by one of them.
+    """
     from colorize.dataset import split_dataset
 
     if config.test_size is not None:   # the same seeded split train made: photos it never saw
         test = split_dataset(files, None, config.test_size, config.seed).test
         return list(test), f" (the test split of {config.test_size}, seed {config.seed})"
-    run = read_training_run(model_path)
-    if run is None or not run.trained_on(root):
+    runs = [run for run in map(read_training_run, model_paths) if run is not None and run.trained_on(root)]
+    if not runs:
         return files, ""
-    return (_held_out_by_run(run, root, files),
-            f": only the test photos run {run.name} held out ({run.record}); "
+    for run in runs:
+        files = _held_out_by_run(run, root, files)
+    names = ", ".join(f"{run.name} ({run.record})" for run in runs)
+    return (files, f": only the test photos {'run' if len(runs) == 1 else 'every run of'} {names} held out; "
             "pass --test-size N to choose another split")
 
 
-def _colour_files(config: EvaluateConfig, model_path: Path, notify: Notify,
+def _colour_files(config: EvaluateConfig, model_paths: Sequence[Path], notify: Notify,
                   scan_progress: Progress | None) -> tuple[str, list["ScannedFile"]]:
     """Return the scanned root and the colour photos to score (at most config.limit)."""
     from colorize.dataset import resolve_dataset_path, scan_dataset
@@ -275,7 +305,7 @@ def _colour_files(config: EvaluateConfig, model_path: Path, notify: Notify,
                            f"{counts['grayscale']} grayscale, {counts['too_small']} too small, "
                            f"{counts['not_image'] + counts['unreadable']} not readable images); "
                            "evaluate needs colour photos to compare against.")
-    files, how_chosen = _choose_files(config, model_path, scan.root, files)
+    files, how_chosen = _choose_files(config, model_paths, scan.root, files)
     if config.limit is not None:
         files = files[:config.limit]
     notify(f"Evaluating on {len(files)} colour photos from {scan.root}{how_chosen}.")
@@ -289,20 +319,28 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     `progress` follows the scoring, `scan_progress` the scan of `config.data` before it.
     """
     from colorize.devices import load_tensorflow
+    from colorize.ensemble import check_distinct_models
     from colorize.modelfile import resolve_model_path
     from colorize.paths import chosen_output_root, new_run_dir, refuse_output_inside_data
     from colorize.predict import Colorizer
     from colorize.runfolder import write_json
 
     notify = notify or (lambda message: None)
-    model_path = resolve_model_path(config.model)   # bad paths fail before the slow TF import
-    data_root, files = _colour_files(config, model_path, notify, scan_progress)
+    # Bad paths (missing, one named twice) fail before the slow TF import.
+    model_paths = check_distinct_models([resolve_model_path(model) for model in config.models])
+    data_root, files = _colour_files(config, model_paths, notify, scan_progress)
     root = chosen_output_root(config.output)
     refuse_output_inside_data(root / "results", Path(data_root))
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results
-    colorizer = Colorizer.from_path(model_path)
+    colorizer = Colorizer.from_paths(model_paths, config.ensemble_chroma)
     run_dir = new_run_dir(root / "results", config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))
     result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir)
-    result = {"model": str(model_path), "data": data_root, **result, "results_dir": str(run_dir)}
+    if len(model_paths) == 1:
+        result = {"model": str(model_paths[0]), "data": data_root, **result, "results_dir": str(run_dir)}
+    else:   # the top-level figures are the ensemble's, so scripts reading them keep working
+        result["members"] = [{"model": str(path), **member} for path, member in zip(model_paths, result["members"])]
+        result = {"model": " + ".join(map(str, model_paths)), "models": list(map(str, model_paths)),
+                  "ensemble_chroma": config.ensemble_chroma, "data": data_root, **result,
+                  "results_dir": str(run_dir)}
     write_json(run_dir / RESULTS_FILE, result)
     return result

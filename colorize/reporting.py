@@ -108,7 +108,9 @@ def show_scores(metrics: dict) -> None:
 
     if not metrics.get("gray_baseline"):
         return
-    console.info(f"On {plural(metrics.get('images', 0), 'photo')} the model scored:")
+    scored = (f"the ensemble of {len(metrics['members'])} models and each model"
+              if metrics.get("members") else "the model")
+    console.info(f"On {plural(metrics.get('images', 0), 'photo')} {scored} scored:")
     for line in format_table(metrics):
         console.plain(f"  {line}")
 
@@ -126,6 +128,8 @@ def show_train_result(result: "TrainResult") -> None:
         console.success("This worker's share of the training is done; the chief saved the model and the report.")
         return
     show_scores(result.metrics)
+    if result.rounds:
+        show_rounds(result.rounds)
     console.plain(f"  model        {result.model_path}")
     if "model_h5" in result.files:
         console.plain(f"  model (.h5)  {result.files['model_h5']}")
@@ -138,6 +142,18 @@ def show_train_result(result: "TrainResult") -> None:
                      "wizard: continue training a saved model).")
     else:
         console.success("Training finished.")
+
+
+def show_rounds(rows: list[dict]) -> None:
+    """Print the self-training table: the teacher and every round on the same test photos."""
+    from colorize.report import rounds_table_lines
+
+    if not any(row["metrics"] for row in rows):
+        return
+    console.info("The teacher and each round's student, on the same test photos:")
+    for line in rounds_table_lines(rows):
+        console.plain(f"  {line}")
+    console.plain("  (the last round's student is the model below; every round's is in its own run folder)")
 
 
 def show_unexpected_error() -> None:
