@@ -116,6 +116,9 @@ class AbClassLoss(keras.losses.Loss):
     y_true is the loader's full-resolution ab / AB_SCALE; y_pred the logits at
     1/head_stride resolution. The true ab is averaged over each head cell first
     (encoding every full-resolution pixel would need Q times the batch in memory).
+    A self-training student's y_true carries a third channel, each pixel's weight
+    (1 for a true colour, the teacher's confidence for a pseudo-label): see
+    split_pixel_weights.
     """
 
     def __init__(self, centres, weights, head_stride: int = 4, name: str = "ab_class_loss", **kwargs):
@@ -125,16 +128,31 @@ class AbClassLoss(keras.losses.Loss):
         self.head_stride = int(head_stride)
 
     def call(self, y_true, y_pred):
+        y_true, label_weight = split_pixel_weights(y_true)
         ab = pool_to_head(y_true, self.head_stride) * AB_SCALE
         squared_distance = squared_distances_to_centres(ab, self.centres)
         target = tf.nn.softmax(-squared_distance / (2.0 * SOFT_ENCODING_SIGMA ** 2), axis=-1)
         pixel_weight = tf.gather(tf.constant(self.weights), tf.argmin(squared_distance, axis=-1))
         log_probabilities = tf.nn.log_softmax(tf.cast(y_pred, tf.float32), axis=-1)
-        return -tf.reduce_sum(target * log_probabilities, axis=-1) * pixel_weight
+        loss = -tf.reduce_sum(target * log_probabilities, axis=-1) * pixel_weight
+        if label_weight is None:
+            return loss
+        return loss * pool_to_head(label_weight, self.head_stride)[..., 0]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "centres": self.centres.tolist(), "weights": self.weights.tolist(),
                 "head_stride": self.head_stride}
+
+
+def split_pixel_weights(y_true):
+    """Return (ab, per-pixel weights (B, H, W, 1) or None) of a 2- or 3-channel y_true.
+
+    The weights ride in y_true rather than Keras's sample_weight: a class head's
+    loss is at 1/head_stride resolution, and only the loss knows how to pool them.
+    """
+    if y_true.shape[-1] == 3:
+        return y_true[..., :2], tf.cast(y_true[..., 2:], tf.float32)
+    return y_true, None
 
 
 def pool_to_head(ab, head_stride: int):

@@ -11,13 +11,15 @@ a run is reproducible from its seed whatever order the parallel decodes finish i
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from colorize import color
-from colorize.constants import MIN_CROPS_PER_EPOCH
+from colorize.constants import MIN_CROPS_PER_EPOCH, STUDENT_BRIGHTNESS_JITTER, STUDENT_CONTRAST_JITTER
 from colorize.dataset import ScannedFile, load_rgb
 from colorize.errors import DatasetError
 
@@ -27,6 +29,8 @@ from colorize.errors import DatasetError
 # (a recognisable object) rather than a few leaves at full resolution.
 MAX_SCALE_OVER_CROP = 2.0
 NOISE_SEED_OFFSET = 1_000_003   # keeps noise seeds apart from crop seeds
+JITTER_SEED_OFFSET = 2_000_003  # ...jitter seeds apart from both
+PSEUDO_SEED_OFFSET = 3_000_017  # ...and pseudo-label crops apart from the colour photos' crops
 
 
 def _decoder(entries: tuple[ScannedFile, ...]):
@@ -52,6 +56,8 @@ def _target_short_side(short_side, image_size: int, training: bool, seed):
 def _crop(rgb, image_size: int, training: bool, seed):
     """Take the square of the photo that becomes the crop, resize it to the crop size, flip it.
 
+    Any extra channel after RGB (a pseudo-label's confidence) is cropped and flipped with it.
+
     The square's side is the crop size over the scale the shorter side is
     resized to (randomly larger when training; exactly the crop size for
     evaluation, whose square is the centre one). Cutting it out before
@@ -70,7 +76,8 @@ def _crop(rgb, image_size: int, training: bool, seed):
     else:
         top, left = (height - window) // 2, (width - window) // 2
     image = tf.cast(rgb[top:top + window, left:left + window], tf.float32) / 255.0
-    image = tf.cond(tf.equal(window, image_size), lambda: tf.reshape(image, [image_size, image_size, 3]),
+    channels = rgb.shape[-1]   # 3, or 4 for a pseudo-label (RGB + the teacher's confidence)
+    image = tf.cond(tf.equal(window, image_size), lambda: tf.reshape(image, [image_size, image_size, channels]),
                     lambda: tf.clip_by_value(tf.image.resize(image, [image_size, image_size], antialias=True),
                                              0.0, 1.0))
     if not training:
@@ -82,11 +89,16 @@ def _crop(rgb, image_size: int, training: bool, seed):
 def _model_pair(batch_number, rgb, noise: float, seed: int):
     """Turn a float RGB batch into (L in [-1, 1], ab / AB_SCALE), with Gaussian noise on L if asked."""
     lightness, ab = color.tf_rgb_to_model_pair(rgb)
-    if noise > 0:
-        noise_seed = tf.stack([tf.constant(seed + NOISE_SEED_OFFSET, tf.int64), batch_number])
-        grain = tf.random.stateless_normal(tf.shape(lightness), noise_seed, stddev=noise)
-        lightness = tf.clip_by_value(lightness + grain, -1.0, 1.0)
-    return lightness, ab
+    return _add_grain(batch_number, lightness, noise, seed), ab
+
+
+def _add_grain(batch_number, lightness, noise: float, seed: int):
+    """Return L with Gaussian grain of std `noise` (keyed on the seed and batch), clipped to [-1, 1]."""
+    if noise <= 0:
+        return lightness
+    noise_seed = tf.stack([tf.constant(seed + NOISE_SEED_OFFSET, tf.int64), batch_number])
+    grain = tf.random.stateless_normal(tf.shape(lightness), noise_seed, stddev=noise)
+    return tf.clip_by_value(lightness + grain, -1.0, 1.0)
 
 
 def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int, *,
@@ -120,6 +132,82 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
         lambda number, rgb: _model_pair(number, rgb, noise if training else 0.0, seed),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _pseudo_label_decoder(paths: tuple[Path, ...]):
+    """Return a numpy function: index -> (H, W, 4) uint8 of a pseudo-label PNG (RGB + confidence)."""
+    def decode(index: np.int64) -> np.ndarray:
+        path = paths[int(index)]
+        try:
+            with Image.open(path) as image:
+                return np.asarray(image.convert("RGBA"))
+        except Exception as error:  # the file changed or vanished after labelling
+            raise DatasetError(f"Could not read the pseudo-label {path} while training: {error}") from error
+    return decode
+
+
+def _crops(count: int, decode, channels: int, image_size: int, seed: int):
+    """Return an endless, shuffled stream of training crops (float, `channels` deep) of `count` images."""
+    indices = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True).repeat()
+
+    def load_and_crop(position, index):
+        image = tf.numpy_function(decode, [index], tf.uint8, stateful=False)
+        image.set_shape([None, None, channels])
+        return _crop(image, image_size, True, tf.stack([tf.constant(seed, tf.int64), position]))
+
+    return indices.enumerate().map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+
+
+def _jitter_lightness(lightness, batch_number, seed: int):
+    """Scale each photo's L contrast about its mean and shift its brightness, at random (student noise)."""
+    batch = tf.shape(lightness)[0]
+    contrast_seed, brightness_seed = tf.unstack(tf.random.experimental.stateless_split(
+        tf.stack([tf.constant(seed + JITTER_SEED_OFFSET, tf.int64), batch_number]), 2))
+    contrast = tf.random.stateless_uniform([batch, 1, 1, 1], contrast_seed, 1.0 - STUDENT_CONTRAST_JITTER,
+                                           1.0 + STUDENT_CONTRAST_JITTER)
+    # L spans [-1, 1], so a shift of 2x the share moves it by that share of its range.
+    shift = tf.random.stateless_uniform([batch, 1, 1, 1], brightness_seed, -2.0 * STUDENT_BRIGHTNESS_JITTER,
+                                        2.0 * STUDENT_BRIGHTNESS_JITTER)
+    mean = tf.reduce_mean(lightness, axis=[1, 2, 3], keepdims=True)
+    return tf.clip_by_value((lightness - mean) * contrast + mean + shift, -1.0, 1.0)
+
+
+def make_student_dataset(files: Sequence[ScannedFile], pseudo_labels: Sequence[Path], image_size: int,
+                         batch_size: int, *, unlabeled_share: float, seed: int = 42,
+                         noise: float = 0.0) -> tf.data.Dataset:
+    """Return an endless tf.data pipeline of a self-training student's (L, ab + weight) batches.
+
+    Crops of the colour photos (weight 1) and of the teacher's pseudo-labels
+    (weight: the teacher's confidence, the PNG's alpha) are drawn at random in
+    the ratio `unlabeled_share`; the student's input is noised (Noisy Student):
+    random scale, crop and flip as in ordinary training, plus contrast and
+    brightness jitter and `noise` grain on L. y is (B, S, S, 3): ab / AB_SCALE
+    and the weight, which the losses read (ab_classes.split_pixel_weights).
+    """
+    if not files or not pseudo_labels:
+        raise DatasetError("Self-training needs both colour photos and pseudo-labels to learn from.")
+    entries, paths = tuple(files), tuple(Path(path) for path in pseudo_labels)
+    labelled = _crops(len(entries), _rgb_with_full_weight(_decoder(entries)), 4, image_size, seed)
+    pseudo = _crops(len(paths), _pseudo_label_decoder(paths), 4, image_size, seed + PSEUDO_SEED_OFFSET)
+    mixed = tf.data.Dataset.sample_from_datasets([labelled, pseudo], [1.0 - unlabeled_share, unlabeled_share],
+                                                 seed=seed)
+
+    def student_pair(number, crops):
+        lightness, ab = color.tf_rgb_to_model_pair(crops[..., :3])
+        lightness = _add_grain(number, _jitter_lightness(lightness, number, seed), noise, seed)
+        return lightness, tf.concat([ab, crops[..., 3:]], axis=-1)
+
+    batches = mixed.batch(batch_size).enumerate().map(student_pair, num_parallel_calls=tf.data.AUTOTUNE,
+                                                      deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _rgb_with_full_weight(decode):
+    """Return a decoder giving a colour photo as RGB plus a constant weight channel of 255 (weight 1)."""
+    def decode_with_weight(index: np.int64) -> np.ndarray:
+        rgb = decode(index)
+        return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=-1)
+    return decode_with_weight
 
 
 def training_steps_per_epoch(config, split, global_batch: int | None = None) -> int:

@@ -45,7 +45,7 @@ def _conv_block(x, filters: int, name: str):
     return _conv_unit(x, filters, f"{name}_b")
 
 
-def build_unet(preset: str = "cpu", name: str = "colorize_unet") -> keras.Model:
+def build_unet(preset: str = "cpu", name: str = "colorize_unet", head_dropout: float = 0.0) -> keras.Model:
     """Return an uncompiled U-Net: input "gray_l" (None, None, 1) -> "ab" (None, None, 2) in [-1, 1]."""
     settings = preset_settings(preset)
     widths, dilations = settings["widths"], settings["dilations"]
@@ -68,7 +68,7 @@ def build_unet(preset: str = "cpu", name: str = "colorize_unet") -> keras.Model:
         x = _conv_unit(x, filters, f"decoder{level}_reduce")
         x = keras.layers.Concatenate(name=f"decoder{level}_skip")([x, skips[level - 1]])
         x = _conv_block(x, filters, f"decoder{level}")
-    return _ab_regression_head(inputs, x, name)
+    return _ab_regression_head(inputs, _student_dropout(x, head_dropout), name)
 
 
 def _ab_regression_head(inputs, x, name: str) -> keras.Model:
@@ -80,7 +80,7 @@ def _ab_regression_head(inputs, x, name: str) -> keras.Model:
 
 
 def build_pretrained_unet(classes: "ab_classes.AbClasses", preset: str = "pretrained",
-                          name: str = "colorize_pretrained") -> keras.Model:
+                          name: str = "colorize_pretrained", head_dropout: float = 0.0) -> keras.Model:
     """Return the inference model: L -> gray RGB -> ImageNet encoder -> U-Net decoder -> ab classes -> ab.
 
     The encoder is frozen (its BatchNorm statistics stay ImageNet's); the
@@ -114,6 +114,7 @@ def build_pretrained_unet(classes: "ab_classes.AbClasses", preset: str = "pretra
         x = _conv_block(x, filters, f"decoder{stride}")
         if stride == settings["head_stride"]:
             break
+    x = _student_dropout(x, head_dropout)
     logits = keras.layers.Conv2D(classes.count, 1, dtype="float32", name=ab_classes.LOGITS_LAYER)(x)
     logits_model = keras.Model(inputs, logits, name=name)
     return ab_classes.append_annealed_mean(logits_model, classes.centres, settings["temperature"],
@@ -165,15 +166,34 @@ def unfreeze_encoder_top(model: keras.Model, blocks: int) -> int:
     return sum(int(np.prod(weight.shape)) for weight in encoder.trainable_weights)
 
 
-def build_model(preset: str, classes: "ab_classes.AbClasses | None" = None) -> keras.Model:
-    """Return a new inference model of the preset (class-head presets need the training photos' classes)."""
+def _student_dropout(x, rate: float):
+    """Return x through dropout before the head when rate > 0: a self-training student's model noise."""
+    return keras.layers.Dropout(rate, name="student_dropout")(x) if rate > 0 else x
+
+
+def build_model(preset: str, classes: "ab_classes.AbClasses | None" = None, head_dropout: float = 0.0) -> keras.Model:
+    """Return a new inference model of the preset (class-head presets need the training photos' classes).
+
+    `head_dropout` > 0 adds dropout before the head (Noisy Student's noise in the student).
+    """
     if "encoder" in preset_settings(preset):
-        return build_pretrained_unet(classes, preset)
-    return build_unet(preset)
+        return build_pretrained_unet(classes, preset, head_dropout=head_dropout)
+    return build_unet(preset, head_dropout=head_dropout)
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class PixelWeightedL1(keras.losses.Loss):
+    """L1 on ab, each pixel weighed by y_true's third channel when it has one (a student's pseudo-labels)."""
+
+    def call(self, y_true, y_pred):
+        y_true, label_weight = ab_classes.split_pixel_weights(y_true)
+        error = tf.reduce_mean(tf.abs(tf.cast(y_pred, tf.float32) - tf.cast(y_true, tf.float32)), axis=-1)
+        return error if label_weight is None else error * label_weight[..., 0]
 
 
 def _decoded(y_true, y_pred, class_head: dict | None):
     """Return (true ab, predicted ab) in Lab units, decoding a class head's logits at its resolution."""
+    y_true = ab_classes.split_pixel_weights(y_true)[0]   # the colour figures are unweighted
     if class_head is None:
         return tf.cast(y_true, tf.float32) * AB_SCALE, tf.cast(y_pred, tf.float32) * AB_SCALE
     truth = ab_classes.pool_to_head(y_true, class_head["head_stride"]) * AB_SCALE
@@ -227,15 +247,19 @@ class ChromaGap(_ColourMetric):
 
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
-                         classes: "ab_classes.AbClasses | None" = None, rebalance: float = 1.0) -> keras.Model:
+                         classes: "ab_classes.AbClasses | None" = None, rebalance: float = 1.0,
+                         pixel_weights: bool = False) -> keras.Model:
     """Compile the model training fits with Adam, its loss and the colour metrics; return it.
 
     A regression model (ab out) trains with L1 (see LEAKY_SLOPE's comment for the
-    measured comparison). A class head's logits view trains with the rebalanced
-    cross-entropy; `rebalance` is Zhang's lambda (1: no rebalancing).
+    measured comparison), per-pixel weighted for a self-training student
+    (`pixel_weights`). A class head's logits view trains with the rebalanced
+    cross-entropy, which reads per-pixel weights whenever y_true has them;
+    `rebalance` is Zhang's lambda (1: no rebalancing).
     """
     if classes is None:
-        loss, class_head = keras.losses.MeanAbsoluteError(), None
+        loss = PixelWeightedL1(name="pixel_weighted_l1") if pixel_weights else keras.losses.MeanAbsoluteError()
+        class_head = None
     else:
         head_stride = _head_stride(model)
         weights = ab_classes.rebalancing_weights(classes.prior, rebalance)

@@ -246,3 +246,51 @@ def write_run_report(model, config: TrainConfig, outcome: RunOutcome, metrics: d
     record = {**metrics, "interrupted": outcome.interrupted, "epochs_run": len(history), "monitor": config.monitor}
     files["metrics"] = write_json(run_dir / METRICS_FILE_NAME, record)
     return files
+
+
+# --- self-training rounds (selftrain.py) ----------------------------------------------
+
+# (figure, column title, format): what the rounds table and plot compare.
+ROUND_FIGURES = (("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.4f}"),
+                 ("delta_colorfulness", "colour gap", "{:.1f}"), ("auc", "AuC", "{:.4f}"),
+                 ("auc_rebalanced", "AuC reb.", "{:.4f}"), ("hue_recall", "hue", "{:.1%}"),
+                 ("green_recall", "green", "{:.1%}"))
+
+
+def _figure_text(metrics: dict, name: str, form: str) -> str:
+    """Return one figure formatted, or '-' when the run has none (no test split, no vivid pixels)."""
+    value = metrics.get(name)
+    return "-" if value is None else form.format(value)
+
+
+def rounds_table_lines(rows: Sequence[dict]) -> list[str]:
+    """Return a text table of the teacher's and each round's test figures, the gray baseline last."""
+    header = f"{'':<12}" + "".join(f"{title:>12}" for _, title, _ in ROUND_FIGURES)
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(f"{row['label']:<12}" + "".join(f"{_figure_text(row['metrics'], name, form):>12}"
+                                                     for name, _, form in ROUND_FIGURES))
+    baseline = next((row["metrics"]["gray_baseline"] for row in rows if row["metrics"].get("gray_baseline")), None)
+    if baseline:
+        lines.append(f"{'gray':<12}" + "".join(f"{_figure_text(baseline, name, form):>12}"
+                                               for name, _, form in ROUND_FIGURES))
+    return lines
+
+
+def save_rounds_plot(rows: Sequence[dict], path: Path) -> Path:
+    """Plot each test figure per model (teacher, round 1, ...) with the gray baseline as a line; return the path."""
+    plt = _pyplot()
+    labels = [row["label"] for row in rows]
+    figure, axes = plt.subplots(1, len(ROUND_FIGURES), figsize=(2.6 * len(ROUND_FIGURES), 3.0), squeeze=False)
+    baseline = next((row["metrics"]["gray_baseline"] for row in rows if row["metrics"].get("gray_baseline")), {})
+    for axis, (name, title, _) in zip(axes[0], ROUND_FIGURES):
+        values = [row["metrics"].get(name) for row in rows]
+        axis.plot(range(len(rows)), [np.nan if value is None else value for value in values], marker="o")
+        if baseline.get(name) is not None:
+            axis.axhline(baseline[name], color="gray", linestyle="--", linewidth=1, label="gray")
+            axis.legend(fontsize=7)
+        axis.set_xticks(range(len(rows)), labels, rotation=45, fontsize=7)
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return write_atomically(path, lambda temporary: temporary.write_bytes(_figure_bytes(figure)), replace=True)

@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from colorize import runfolder
 from colorize.config import TrainConfig
@@ -44,28 +44,34 @@ class TrainResult:
     interrupted: bool                 # Ctrl-C stopped training early (the model so far is saved)
     files: dict[str, Path] = field(default_factory=dict)   # every file written, by role
     resumed_from: int = 0             # epoch a killed run was continued from (0: a fresh run)
+    rounds: list[dict] = field(default_factory=list)   # self-training: the teacher's and each round's figures
 
 
 def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, progress: Progress | None = None,
-                estimate: TimeEstimate | None = None) -> TrainResult:
+                estimate: TimeEstimate | None = None, pseudo_labels: Sequence[Path] | None = None) -> TrainResult:
     """Scan, split, build or load, estimate, fit, evaluate, and write the run folder; return where it all is.
 
     `scan` skips the scan when the front end already did it; `progress` follows the
     final evaluation; `estimate` is a time estimate the front end already measured
     and showed for this config (the wizard does, to ask for epochs), so the ~10 s of
     measuring steps are not run twice. Ctrl-C stops after the current step and
-    still saves and reports.
+    still saves and reports. A config with a teacher runs the self-training rounds
+    (selftrain.py), each of which is one such run given its `pseudo_labels`.
     """
     from colorize.evaluate import evaluate_test_split, format_table
     from colorize.report import RunOutcome, write_run_report
 
     notify = notify or _quiet
+    if config.teacher is not None and pseudo_labels is None:
+        from colorize.selftrain import train_rounds
+
+        return train_rounds(config, notify, scan, progress)
     validate_config(config)
     scan, split = _scan_and_split(config, scan, notify)
     runfolder.check_output_outside_data(config, scan)
     devices = detect_devices(config.strategy)
     notify(devices.description)
-    trainee = prepare_model(config, split, devices.strategy, notify)
+    trainee = prepare_model(config, split, devices.strategy, notify, student=pseudo_labels is not None)
     run_dir, initial_epoch = runfolder.open_run(
         config, lambda: runfolder.run_record(config, scan, split, devices, trainee), notify)
     if estimate is None and initial_epoch < config.epochs and config.strategy != "multiworker":
@@ -73,7 +79,7 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
         notify(f"Training will take {estimate.describe()}.")
     started = time.monotonic()
     trained, interrupted, files = fit_and_save(trainee, config, split, run_dir, devices.strategy, initial_epoch,
-                                               notify)
+                                               notify, pseudo_labels)
     if trained is None:  # a multi-worker run's other worker: the chief writes the model, scores and reports
         return TrainResult(run_dir, None, None, {}, interrupted, files, initial_epoch)
     seconds = time.monotonic() - started
@@ -106,6 +112,10 @@ def validate_config(config: TrainConfig) -> None:
             resolve_model_path(config.model)   # a name too long is a ModelError there, not an OSError
         except ModelError:
             raise ModelError(f"The model to continue from does not exist: {config.model}") from None
+    if config.teacher is not None:
+        from colorize.selftrain import check_self_training
+
+        check_self_training(config)
 
 
 def _scan_and_split(config: TrainConfig, scan, notify: Notify):
@@ -157,12 +167,14 @@ class ModelToTrain:
     learning_rate: float             # --learning-rate, or the preset's
     classes: object = None           # ab_classes.AbClasses of a class head, else None
     rebalance: float = 1.0           # Zhang's lambda for a class head (1: no rebalancing)
+    student: bool = False            # a self-training student: head dropout, per-pixel weighted loss
 
     def compile(self, fit_model):
         """Compile `fit_model` (this one's, or a clone of it) with this run's loss and rate; return it."""
         from colorize.model import compile_for_training
 
-        return compile_for_training(fit_model, self.learning_rate, classes=self.classes, rebalance=self.rebalance)
+        return compile_for_training(fit_model, self.learning_rate, classes=self.classes, rebalance=self.rebalance,
+                                    pixel_weights=self.student)
 
 
 def _training_photo_classes(split, notify: Notify, centres=None):
@@ -175,16 +187,19 @@ def _training_photo_classes(split, notify: Notify, centres=None):
     return ab_classes_from_histogram(histogram, centres)
 
 
-def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _quiet) -> ModelToTrain:
+def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _quiet,
+                  student: bool = False) -> ModelToTrain:
     """Return the compiled model to train: a new one of the preset, or the --model file.
 
     Built under `strategy`'s scope so its variables are mirrored where needed. A
     class-head model learns the bins its training photos occupy (a continued one
-    keeps its own bins and re-measures their prior on this data).
+    keeps its own bins and re-measures their prior on this data). A self-training
+    `student` gets dropout before its head and a loss that weighs each pixel.
     """
     import keras
 
     from colorize import ab_classes
+    from colorize.constants import STUDENT_DROPOUT
     from colorize.model import build_model, unfreeze_encoder_top
     from colorize.presets import has_class_head, preset_settings
 
@@ -193,7 +208,7 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
         keras.utils.set_random_seed(config.seed)
         if config.model == "new":
             classes = _training_photo_classes(split, notify) if has_class_head(config.preset) else None
-            model = build_model(config.preset, classes)
+            model = build_model(config.preset, classes, head_dropout=STUDENT_DROPOUT if student else 0.0)
         else:
             model = _load_model_to_continue(config)
             classes = (_training_photo_classes(split, notify,
@@ -206,7 +221,7 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
         fit_model = ab_classes.logits_view(model) if classes is not None else model
         settings = preset_settings(config.preset)
         trainee = ModelToTrain(model, fit_model, config.learning_rate or float(settings["learning_rate"]),
-                               classes, float(settings.get("rebalance", 1.0)))
+                               classes, float(settings.get("rebalance", 1.0)), student)
         trainee.compile(fit_model)
         return trainee
 
@@ -220,7 +235,8 @@ def estimate_training_time(config: TrainConfig, split, trainee: ModelToTrain | N
 # --- fit ------------------------------------------------------------------------------
 
 def fit_and_save(trainee: ModelToTrain, config: TrainConfig, split, run_dir: Path, strategy, initial_epoch: int,
-                 notify: Notify) -> tuple[ModelToTrain | None, bool, dict[str, Path]]:
+                 notify: Notify, pseudo_labels: Sequence[Path] | None = None
+                 ) -> tuple[ModelToTrain | None, bool, dict[str, Path]]:
     """Train and save the model; return (the trained model, whether Ctrl-C stopped it, the files written).
 
     The trained model is None on a multi-worker run's other workers: the chief saves.
@@ -232,29 +248,36 @@ def fit_and_save(trainee: ModelToTrain, config: TrainConfig, split, run_dir: Pat
         # mirrored one alone would start collectives the other workers never join).
         model, interrupted, files = fit_multiworker(trainee.model, config, split, run_dir, strategy, notify)
         return (None if model is None else replace(trainee, model=model, fit_model=model)), interrupted, files
-    interrupted = fit_model(trainee.fit_model, config, split, run_dir, initial_epoch, notify)
+    interrupted = fit_model(trainee.fit_model, config, split, run_dir, initial_epoch, notify, pseudo_labels)
     return trainee, interrupted, runfolder.save_final_model(trainee.model, config, run_dir, trainee.fit_model)
 
 
-def make_training_data(config: TrainConfig, split) -> tuple:
-    """Return the (training, validation) tf.data pipelines for a split; training repeats."""
-    from colorize.loader import make_dataset
+def make_training_data(config: TrainConfig, split, pseudo_labels: Sequence[Path] | None = None) -> tuple:
+    """Return the (training, validation) tf.data pipelines for a split; training repeats.
 
-    training = make_dataset(split.train, config.image_size, config.batch_size, training=True,
-                            seed=config.seed, noise=config.noise, repeat=True)
+    With `pseudo_labels` (a self-training student) training mixes them in, noised.
+    """
+    from colorize.loader import make_dataset, make_student_dataset
+
+    if pseudo_labels is not None:
+        training = make_student_dataset(split.train, pseudo_labels, config.image_size, config.batch_size,
+                                        unlabeled_share=config.unlabeled_share, seed=config.seed, noise=config.noise)
+    else:
+        training = make_dataset(split.train, config.image_size, config.batch_size, training=True,
+                                seed=config.seed, noise=config.noise, repeat=True)
     validation = make_dataset(split.validation, config.image_size, config.batch_size, training=False,
                               seed=config.seed)
     return training, validation
 
 
 def fit_model(model, config: TrainConfig, split, run_dir: Path, initial_epoch: int = 0,
-              notify: Notify = _quiet) -> bool:
+              notify: Notify = _quiet, pseudo_labels: Sequence[Path] | None = None) -> bool:
     """Train `model` in place with the run's callbacks; return True when Ctrl-C stopped it."""
     from colorize.callbacks import QuietFirstStep, StopOnInterrupt, build_callbacks
     from colorize.loader import training_steps_per_epoch
 
     stopper, quiet = StopOnInterrupt(notify), QuietFirstStep()
-    training, validation = make_training_data(config, split)
+    training, validation = make_training_data(config, split, pseudo_labels)
     # One line per epoch when the output is a log file; Keras's live bar on a terminal.
     verbose = 1 if sys.stdout.isatty() else 2
     with stopper.catching_sigint(), quiet:
