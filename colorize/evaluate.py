@@ -287,9 +287,9 @@ def _choose_files(config: EvaluateConfig, model_paths: Sequence[Path], root: str
         return files, ""
     for run in runs:
         files = _held_out_by_run(run, root, files)
-    names = ", ".join(f"{run.name} ({run.record})" for run in runs)
-    return (files, f": only the test photos {'run' if len(runs) == 1 else 'every run of'} {names} held out; "
-            "pass --test-size N to choose another split")
+    held_out_by = (f"run {runs[0].name} held out ({runs[0].record})" if len(runs) == 1 else
+                   "every one of runs " + ", ".join(f"{run.name} ({run.record})" for run in runs) + " held out")
+    return files, f": only the test photos {held_out_by}; pass --test-size N to choose another split"
 
 
 def _colour_files(config: EvaluateConfig, model_paths: Sequence[Path], notify: Notify,
