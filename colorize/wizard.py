@@ -6,6 +6,10 @@ every question has a default in brackets (Enter takes it) and re-asks with a
 reason; end of input says goodbye with exit 0, Ctrl-C at a prompt with 130;
 a ColorizeError from the work is one red line and the wizard goes back to the
 question; anything unexpected goes to OUTPUT/colorize-error.log and one line.
+
+Three paths: train a model on colour photos, colourise photos, and improve a
+model with photos that have no colour (self-training, issue 16: a teacher
+model colours them, a student learns from those colours beside colour photos).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING
 from colorize import console, defaults, reporting
 from colorize.config import PredictConfig, TrainConfig
 from colorize.constants import MIN_CROPS_PER_EPOCH, MODEL_SUFFIXES
+from colorize.estimate import format_duration
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, ColorizeError, ModelError, OutputError
 from colorize.presets import (DEFAULT_PRESET, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, MONITORS, PRESETS, TEST_PRESETS,
                               has_class_head, size_multiple)
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
 MAIN_MENU = {
     "1": "train a model on your own colour photos",
     "2": "colourise black-and-white photos with a model",
+    "3": "improve a model with photos that have no colour (a scanned family album)",
     "q": "quit",
 }
 MODEL_START_MENU = {"1": "a new model", "2": "a saved model, to train it further (.keras or .h5)"}
@@ -49,6 +55,21 @@ MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 1024
 MAX_SEED = 2**31 - 1
 MIN_USABLE_IMAGES = 3       # 1 train + 1 validation (8:2, at least 1) + 1 test
+MAX_ROUNDS = 10
+# Two rounds: the first distils the teacher into a noised student, the second
+# lets that student teach again (Xie et al. 2020 gain from iterating); each
+# round costs a whole training, so more is the person's choice, not the default.
+DEFAULT_ROUNDS = 2
+SELF_TRAINING_INTRO = (
+    "Photos without colour can teach a model too. The model you pick colours them; a new model then "
+    "learns from those colours and from colour photos. Each round repeats this with the newest model "
+    "doing the colouring, and takes about as long as training a model once.")
+# The student's presets: the teacher's own kind (the shipped model is a pretrained
+# one), or the small from-scratch one, which is distillation (selftrain.py).
+STUDENT_CHOICES = {
+    "pretrained": "the same kind as the shipped model: the best colours, slower to train",
+    "cpu": "a smaller, faster model that learns from the bigger one (fast on a CPU, more muted colours)",
+}
 DIAGRAMS_DIR_NAME = "diagrams"   # OUTPUT/diagrams/<preset or model>.png: drawn before a run folder exists
 
 
@@ -94,7 +115,7 @@ def say_goodbye(reason: str) -> None:
 
 def main_loop() -> None:
     """Offer train / colourise / quit until the person quits."""
-    jobs = {"1": train_path, "2": predict_path}
+    jobs = {"1": train_path, "2": predict_path, "3": self_training_path}
     default = "2"
     while True:
         console.plain()
@@ -201,13 +222,18 @@ def ask_split_sizes(usable: int) -> tuple[int, int]:
 
 def ask_preset() -> str:
     """Return the model to build, defaulting to the one that gives the best colours."""
+    describe_hardware()
+    choices = {name: settings["description"] for name, settings in PRESETS.items() if name not in TEST_PRESETS}
+    return console.ask_choice("Which model?", choices, DEFAULT_PRESET)
+
+
+def describe_hardware() -> None:
+    """Say whether training will run on GPUs or on the CPU."""
     from colorize import devices
 
     console.info("Looking at the hardware...")
     gpus = devices.list_gpus()  # imports TensorFlow quietly, before model.py imports it noisily
     console.info(f"Found {len(gpus)} GPU(s)." if gpus else "No GPU found: training runs on the CPU.")
-    choices = {name: settings["description"] for name, settings in PRESETS.items() if name not in TEST_PRESETS}
-    return console.ask_choice("Which model?", choices, DEFAULT_PRESET)
 
 
 def ask_image_size(preset: str, model_info: "ModelInfo | None") -> int:
@@ -253,11 +279,15 @@ def ask_epochs(config: TrainConfig, scan) -> tuple[int, "TimeEstimate"]:
     estimate = train.estimate_training_time(config, split)
     console.info(f"An epoch is a fixed amount of training: at least {MIN_CROPS_PER_EPOCH} random crops of "
                  "your photos (one pass over them when that is more), not one pass over the photos.")
-    console.info(f"Estimate: {estimate.describe()}.")
-    epochs = console.ask_int("How many epochs?", 1, MAX_EPOCHS, config.epochs)
+    console.info(f"Estimate: {estimate.describe()}" + (" in each round." if config.teacher else "."))
+    epochs = console.ask_int("How many epochs per round?" if config.teacher else "How many epochs?",
+                             1, MAX_EPOCHS, config.epochs)
     if epochs != estimate.epochs:
         estimate = estimate.for_epochs(epochs)
-        console.info(f"Training will take {estimate.describe()}.")
+        console.info(f"Training will take {estimate.describe()}" + (" in each round." if config.teacher else "."))
+    if config.teacher and config.rounds > 1:
+        console.info(f"All {config.rounds} rounds: about {format_duration(config.rounds * estimate.seconds_total)} "
+                     "of training, plus the time the model takes to colour your photos each round.")
     return epochs, estimate
 
 
@@ -368,6 +398,15 @@ def predict_path() -> None:
 
 def ask_prediction_model() -> str:
     """Return "default" (when a model is shipped) or the path of a model file that loads."""
+    return ask_usable_model("Model", check_model_loads)
+
+
+def ask_usable_model(what: str, check) -> str:
+    """Return "default" (when a model is shipped) or a model file path that `check(path)` accepts.
+
+    `check` raises a ColorizeError with one sentence for a model that cannot serve;
+    it is shown in red and the question comes again.
+    """
     from colorize import modelfile
 
     try:
@@ -376,12 +415,12 @@ def ask_prediction_model() -> str:
     except ColorizeError as error:
         console.warn(str(error))
         default = None
-    question = "Model ('default' for the shipped one, or a .keras / .h5 file)" if default else \
-        "Model file (.keras or .h5)"
+    question = f"{what} ('default' for the shipped one, or a .keras / .h5 file)" if default else \
+        f"{what} file (.keras or .h5)"
     while True:
         path = ask_model_file(question, default)
         try:
-            check_model_loads(path)
+            check(path)
         except ColorizeError as error:
             console.error(str(error))
             continue
@@ -401,6 +440,97 @@ def ask_results_folder() -> str | None:
     answer = console.ask_path_or_word("Folder for the results ('new' makes a new run folder)", "new",
                                       kind="folder", must_exist=False)
     return None if answer == "new" else answer
+
+
+# --- self-training path: improve a model with photos that have no colour ------------------
+
+def self_training_path() -> None:
+    """Ask for a teacher, photos without colour, colour photos, a student, rounds and epochs; train in rounds."""
+    from colorize import train
+
+    console.info(SELF_TRAINING_INTRO)
+    teacher = ask_usable_model("Model that colours your photos first", check_teacher_model)
+    unlabeled = ask_photos_without_colour()
+    console.info("The new model also learns from colour photos, so it keeps real colours in mind.")
+    data, scan = ask_dataset_and_scan()
+    preset = ask_student_preset()
+    rounds = console.ask_int("How many rounds (each one trains a new model, taught by the one before)?",
+                             1, MAX_ROUNDS, DEFAULT_ROUNDS)
+    config = TrainConfig(data=data, preset=preset, image_size=ask_image_size(preset, None),
+                         batch_size=PRESETS[preset]["batch_size"], epochs=defaults.DEFAULT_EPOCHS,
+                         teacher=teacher, unlabeled=unlabeled, rounds=rounds, run_name=free_self_training_name())
+    epochs, estimate = ask_epochs(config, scan)
+    config = replace(config, epochs=epochs)
+    console.info("Training in rounds; press Ctrl-C to stop early (the model so far is saved).")
+    result = train.train_model(config, notify=console.info, scan=scan,
+                               progress=reporting.work_progress("Evaluating"), estimate=estimate)
+    reporting.show_train_result(result)
+    folder = self_training_folder(config.run_name)
+    console.info(f"Every round's figures: {folder / 'summary.txt'} (and rounds.json, rounds.png)")
+    offer_to_open([folder / "rounds.png", result.files.get("curves"), *result.metrics.get("grids", [])],
+                  "rounds plot, training curves and the test grids")
+
+
+def check_teacher_model(path: str) -> None:
+    """Load `path` once; ModelError with one sentence unless it can colour photos for a student (L in, ab out)."""
+    from colorize import devices
+
+    console.info("Checking the model...")
+    devices.load_tensorflow()  # quietly, before Keras is imported
+    from colorize.pseudolabel import check_teacher
+
+    check_teacher(path)
+
+
+def ask_photos_without_colour() -> str:
+    """Return the folder, .zip or photo without colour that the person names, once a scan finds a photo in it."""
+    from colorize import dataset
+
+    while True:
+        answer = str(console.ask_path("Folder or .zip of your photos without colour (black-and-white or faded)",
+                                      kind="any"))
+        try:
+            album = dataset.scan_dataset(dataset.resolve_dataset_path(answer), progress=reporting.scan_progress())
+        except ColorizeError as error:
+            console.error(str(error))
+            continue
+        usable = len(album.predictable)
+        if usable:
+            unusable = len(album.files) - usable
+            console.success(f"{reporting.plural(usable, 'photo')} to colour in {album.root}"
+                            + (f" ({reporting.plural(unusable, 'other file')} cannot be used)." if unusable else "."))
+            return answer
+        console.error(f"No photo in {answer} can be used ({reporting.plural(len(album.files), 'file')}, none of "
+                      "them a readable photo); choose another folder or .zip.")
+
+
+def ask_student_preset() -> str:
+    """Return the preset of the new model (the student): the teacher's kind, or the small fast one."""
+    describe_hardware()
+    return console.ask_choice("Which new model?", STUDENT_CHOICES, DEFAULT_PRESET)
+
+
+def self_training_folder(run_name: str) -> Path:
+    """Return OUTPUT/models/<run_name>, where a self-training keeps rounds.json and its report."""
+    from colorize.paths import output_root
+
+    return output_root() / "models" / run_name
+
+
+def free_self_training_name() -> str:
+    """Return a self-training name with no folder yet: "self-training", else "self-training-2", ...
+
+    A fresh name each time: the wizard never continues an older, unfinished
+    self-training by accident, nor stops on one started with other settings.
+    """
+    from colorize.selftrain import DEFAULT_RUN_NAME
+
+    index = 1
+    while True:
+        name = DEFAULT_RUN_NAME if index == 1 else f"{DEFAULT_RUN_NAME}-{index}"
+        if console.path_kind(self_training_folder(name)) is None:
+            return name
+        index += 1
 
 
 # --- pictures on screen ------------------------------------------------------------
