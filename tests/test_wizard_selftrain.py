@@ -1,6 +1,6 @@
 """The wizard's self-training path (issue 16): improve a model with photos that have no colour.
 
-Subprocess runs check what a person sees; the end-of-input sweep runs the wizard
+Subprocess runs (a pseudo-terminal for Ctrl-C) check what a person sees; the end-of-input sweep runs the wizard
 in process (sys.stdin swapped) so TensorFlow is imported once, not per answer.
 The teacher is a tiny real Keras model saved to disk; the photos are tiny PNGs.
 """
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 
-from conftest import colorful_image, run_colorize, save_image
+from conftest import REPO_ROOT, colorful_image, press_ctrl_c, run_colorize, save_image
 from tiny_models import build_ab_model, build_rgb_model, save_model
 
 ALBUM_QUESTION = "Folder or .zip of your photos without colour"
@@ -136,3 +138,21 @@ def test_end_of_input_at_every_self_training_question_leaves_cleanly(tmp_path, m
         assert captured.out.rstrip().endswith("End of input. Goodbye."), (cut, shown[-500:])
         assert "Traceback" not in shown and "Something unexpected" not in shown
     assert not (output_root / "models").exists()
+
+
+def test_ctrl_c_at_the_album_question_exits_130(tmp_path, models):
+    env = {key: value for key, value in os.environ.items() if key != "COLORIZE_OUTPUT"}
+    env.update(NO_COLOR="1", COLORIZE_OUTPUT=str(tmp_path / "OUTPUT"))
+    child = pexpect.spawn(sys.executable, ["-m", "colorize"], cwd=str(REPO_ROOT), env=env, encoding="utf-8",
+                          timeout=60)
+    child.expect_exact("What would you like to do?")
+    child.sendline("3")
+    child.expect_exact(TEACHER_QUESTION)
+    child.sendline(str(models["teacher"]))
+    child.expect_exact(ALBUM_QUESTION)
+    child.expect_exact(": ")
+    press_ctrl_c(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, child.before
+    assert "Interrupted. Goodbye." in child.before and "Traceback" not in child.before
