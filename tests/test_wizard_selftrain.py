@@ -1,8 +1,9 @@
 """The wizard's self-training path (issue 16): improve a model with photos that have no colour.
 
-Subprocess runs (a pseudo-terminal for Ctrl-C) check what a person sees; the end-of-input sweep runs the wizard
-in process (sys.stdin swapped) so TensorFlow is imported once, not per answer.
-The teacher is a tiny real Keras model saved to disk; the photos are tiny PNGs.
+Subprocess runs (a pseudo-terminal for Ctrl-C) check what a person sees; the
+end-of-input sweep runs the wizard in process (sys.stdin swapped) so TensorFlow
+is imported once, not per answer. The teacher is a tiny real Keras model saved
+to disk; the photos are tiny PNGs.
 """
 
 from __future__ import annotations
