@@ -59,12 +59,16 @@ def check_self_training(config: TrainConfig) -> list:
     return photos
 
 
-def train_rounds(config: TrainConfig, notify: Notify, scan=None, progress: Progress | None = None):
-    """Run (or continue) every round of a self-training; return the last round's TrainResult with `rounds`."""
-    from colorize.modelfile import resolve_model_path
-    from colorize.train import train_model, validate_config
+def train_rounds(config: TrainConfig, train_run: Callable, notify: Notify, scan=None,
+                 progress: Progress | None = None):
+    """Run (or continue) every round of a self-training; return the last round's TrainResult with `rounds`.
 
-    validate_config(config)
+    `train_run(config, notify, scan, progress, pseudo_labels=...)` is one training
+    run (train.train_model, which calls this for a config with a teacher: passed
+    in, so that train.py imports this module and not the other way round).
+    """
+    from colorize.modelfile import resolve_model_path
+
     unlabeled = check_self_training(config)
     scan = scan or _scan_colour_photos(config, notify)
     folder, record = open_self_training(config, notify)
@@ -78,7 +82,7 @@ def train_rounds(config: TrainConfig, notify: Notify, scan=None, progress: Progr
                f"{len(unlabeled)} photos without colour.")
         labels = _label(teacher, unlabeled, folder / f"pseudo-labels-round-{number}", config, notify)
         round_config = replace(config, run_name=f"{folder.name}-round-{number}", teacher=str(teacher))
-        result = train_model(round_config, notify, scan, progress, pseudo_labels=labels)
+        result = train_run(round_config, notify, scan, progress, pseudo_labels=labels)
         record["rounds"].append(_round_entry(number, teacher, result))
         _save_record(folder, record)
         teacher = result.model_path

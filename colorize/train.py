@@ -62,11 +62,11 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
     from colorize.report import RunOutcome, write_run_report
 
     notify = notify or _quiet
+    validate_config(config)
     if config.teacher is not None and pseudo_labels is None:
         from colorize.selftrain import train_rounds
 
-        return train_rounds(config, notify, scan, progress)
-    validate_config(config)
+        return train_rounds(config, train_model, notify, scan, progress)
     scan, split = _scan_and_split(config, scan, notify)
     runfolder.check_output_outside_data(config, scan)
     devices = detect_devices(config.strategy)
