@@ -61,10 +61,33 @@ def main() -> int:
         parser.error(f"unknown labels in --ensemble: {', '.join(sorted(unknown))}")
     photos = list(split_dataset(list(scan_dataset(resolve_dataset_path(args.data)).ok), None,
                                 args.test_size, args.seed).test)[:args.limit]
-    columns = list(members) + [f"{'+'.join(spec)} {how}" for spec in ensembles for how in ("mean", "keep")]
+    results, seconds = score_side_by_side(members, ensembles, photos, ENSEMBLE_CHROMA)
+    print(f"{machine_line()}; {len(photos)} photos of the test split (--test-size {args.test_size} "
+          f"--seed {args.seed}) of {args.data}\n")
+    for spec in args.models:
+        print(f"- {spec}")
+    print()
+    print("\n".join(markdown_table(results)))
+    print("\nseconds per photo to predict ab (members; an ensemble costs the sum of its members'): "
+          + ", ".join(f"{label} {total / max(len(photos), 1):.2f}" for label, total in seconds.items()))
+    return 0
+
+
+def score_side_by_side(members: dict, ensembles: list[list[str]], photos: list, combinations) -> tuple[dict, dict]:
+    """Score every member and ensemble on `photos`, each photo in turn; return (figures by column, seconds by member).
+
+    Columns are the member labels, then "A+B <how>" per ensemble and combination;
+    the first column also holds the gray baseline. The members run one after
+    another on each photo, so a busy machine slows them alike.
+    """
+    columns = list(members) + [f"{'+'.join(spec)} {how}" for spec in ensembles for how in combinations]
     totals = {column: metrics.ScoreTotals() for column in columns}
     gray_totals = metrics.ScoreTotals()
     seconds = dict.fromkeys(members, 0.0)
+    if photos:   # trace every member's model once first, so its time is colourising, not tracing
+        warm_up = full_lightness(metrics.gray_baseline(load_rgb(photos[0])))
+        for member in members.values():
+            member.predict_chroma([warm_up])
     for entry in photos:
         original = load_rgb(entry)
         gray = metrics.gray_baseline(original)
@@ -77,21 +100,13 @@ def main() -> int:
             seconds[label] += time.perf_counter() - started
             totals[label].add(metrics.score_image(original, merge_full_resolution(lightness, chroma[label])))
         for spec in ensembles:
-            for how in ENSEMBLE_CHROMA:
+            for how in combinations:
                 ensemble = EnsembleColorizer([members[label] for label in spec], how)
                 ab = ensemble.combine_members(lightness, [chroma[label] for label in spec])
                 totals[f"{'+'.join(spec)} {how}"].add(metrics.score_image(original, merge_full_resolution(lightness, ab)))
     results = {column: totals[column].summary() for column in columns}
     results[columns[0]]["gray_baseline"] = gray_totals.summary()
-    print(f"{machine_line()}; {len(photos)} photos of the test split (--test-size {args.test_size} "
-          f"--seed {args.seed}) of {args.data}\n")
-    for spec in args.models:
-        print(f"- {spec}")
-    print()
-    print("\n".join(markdown_table(results)))
-    print("\nseconds per photo to predict ab (members; an ensemble costs the sum of its members'): "
-          + ", ".join(f"{label} {total / max(len(photos), 1):.2f}" for label, total in seconds.items()))
-    return 0
+    return results, seconds
 
 
 if __name__ == "__main__":

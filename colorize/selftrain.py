@@ -60,12 +60,13 @@ def check_self_training(config: TrainConfig) -> list:
 
 
 def train_rounds(config: TrainConfig, train_run: Callable, notify: Notify, scan=None,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, estimate=None):
     """Run (or continue) every round of a self-training; return the last round's TrainResult with `rounds`.
 
-    `train_run(config, notify, scan, progress, pseudo_labels=...)` is one training
-    run (train.train_model, which calls this for a config with a teacher: passed
-    in, so that train.py imports this module and not the other way round).
+    `train_run(config, notify, scan, progress, estimate, pseudo_labels=...)` is one
+    training run (train.train_model, which calls this for a config with a teacher:
+    passed in, so that train.py imports this module and not the other way round).
+    `estimate` is the time of one round the front end measured, if it did.
     """
     from colorize.modelfile import resolve_model_path
 
@@ -82,7 +83,7 @@ def train_rounds(config: TrainConfig, train_run: Callable, notify: Notify, scan=
                f"{len(unlabeled)} photos without colour.")
         labels = _label(teacher, unlabeled, folder / f"pseudo-labels-round-{number}", config, notify)
         round_config = replace(config, run_name=f"{folder.name}-round-{number}", teacher=str(teacher))
-        result = train_run(round_config, notify, scan, progress, pseudo_labels=labels)
+        result = train_run(round_config, notify, scan, progress, estimate, pseudo_labels=labels)
         record["rounds"].append(_round_entry(number, teacher, result))
         _save_record(folder, record)
         teacher = result.model_path

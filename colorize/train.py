@@ -66,7 +66,7 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
     if config.teacher is not None and pseudo_labels is None:
         from colorize.selftrain import train_rounds
 
-        return train_rounds(config, train_model, notify, scan, progress)
+        return train_rounds(config, train_model, notify, scan, progress, estimate)
     scan, split = _scan_and_split(config, scan, notify)
     runfolder.check_output_outside_data(config, scan)
     devices = detect_devices(config.strategy)
