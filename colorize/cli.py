@@ -14,7 +14,8 @@ import sys
 from dataclasses import replace
 
 from colorize import __version__, console, defaults, reporting
-from colorize.constants import DEFAULT_ENSEMBLE_CHROMA, ENSEMBLE_CHROMA, MIN_CROPS_PER_EPOCH, UNLABELED_SHARE
+from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, ENSEMBLE_CHROMA, MIN_CROPS_PER_EPOCH,
+                                PSEUDO_LABEL_WEIGHTS, UNLABELED_SHARE)
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, ColorizeError
 from colorize.presets import DEFAULT_PRESET, PRESETS, TEST_PRESETS
 
@@ -95,7 +96,8 @@ def train_config_from_args(args: argparse.Namespace):
         early_stopping=args.early_stopping, tensorboard=args.tensorboard, save_h5=args.save_h5,
         output=args.output, run_name=args.run_name, seed=args.seed, strategy=args.strategy, noise=args.noise,
         learning_rate=args.learning_rate, fine_tune_blocks=args.fine_tune_blocks, teacher=args.teacher,
-        unlabeled=args.unlabeled, rounds=args.rounds, unlabeled_share=args.unlabeled_share)
+        unlabeled=args.unlabeled, rounds=args.rounds, unlabeled_share=args.unlabeled_share,
+        pseudo_label_weights=args.pseudo_label_weights)
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -225,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     selftraining.add_argument("--unlabeled-share", type=float, default=UNLABELED_SHARE,
                               help="share of each epoch's crops taken from the teacher's photos "
                                    "(default: %(default)s)")
+    selftraining.add_argument("--pseudo-label-weights", choices=PSEUDO_LABEL_WEIGHTS, default="confidence",
+                              help="how much each pixel of the teacher's colour counts: its confidence, or "
+                                   "'none' (all as much as a true colour) (default: %(default)s)")
     train.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
     train.add_argument("--run-name", default=None, help="run folder name; the same name resumes a killed run")
     train.add_argument("--seed", type=int, default=42)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from colorize.constants import DEFAULT_ENSEMBLE_CHROMA, DEFAULT_SEED, ENSEMBLE_CHROMA, UNLABELED_SHARE
+from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, DEFAULT_SEED, ENSEMBLE_CHROMA, PSEUDO_LABEL_WEIGHTS,
+                                UNLABELED_SHARE)
 from colorize.defaults import DEFAULT_EPOCHS
 from colorize.presets import (
     DEFAULT_PRESET,
@@ -54,6 +55,8 @@ class TrainConfig:
     unlabeled: str | None = None     # folder, .zip or file of photos without colour (colour ones go gray)
     rounds: int = 1                  # each round's student teaches the next round
     unlabeled_share: float = UNLABELED_SHARE   # share of each epoch's crops taken from the teacher's photos
+    pseudo_label_weights: str = "confidence"   # each pseudo-labelled pixel weighs: its teacher's
+                                               # confidence (pseudolabel.py), or "none": 1, as a true colour
 
     def __post_init__(self) -> None:
         _require(self.epochs >= 1, f"Epochs must be at least 1 (got {self.epochs}).")
@@ -88,6 +91,9 @@ class TrainConfig:
                  "Photos without colour need a teacher to colourise them: add --teacher MODEL (or 'default').")
         _require(self.teacher is None or self.unlabeled is not None,
                  "A teacher needs photos without colour to teach on: add --unlabeled PATH.")
+        _require(self.pseudo_label_weights in PSEUDO_LABEL_WEIGHTS,
+                 f"Pseudo-label weights are {' or '.join(PSEUDO_LABEL_WEIGHTS)} "
+                 f"(got {self.pseudo_label_weights!r}).")
         if self.teacher is None:
             _require(self.rounds == 1, "Rounds need a teacher: add --teacher MODEL --unlabeled PATH.")
             return

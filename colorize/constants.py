@@ -127,6 +127,7 @@ MIN_CROPS_PER_EPOCH = 640
 # final-layer dropout; unlike the skip dropout of issue 15's run 2, it leaves
 # the encoder's features whole).
 UNLABELED_SHARE = 0.5
+PSEUDO_LABEL_WEIGHTS = ("confidence", "none")   # train --pseudo-label-weights
 STUDENT_DROPOUT = 0.2
 # The student's input noise beyond crops, flips and --noise: per-photo contrast
 # scaled by up to this share and brightness shifted by up to this much of L's range.

@@ -134,15 +134,18 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def _pseudo_label_decoder(paths: tuple[Path, ...]):
-    """Return a numpy function: index -> (H, W, 4) uint8 of a pseudo-label PNG (RGB + confidence)."""
+def _pseudo_label_decoder(paths: tuple[Path, ...], weighted: bool):
+    """Return a numpy function: index -> (H, W, 4) uint8 of a pseudo-label PNG (RGB + confidence, or 255)."""
     def decode(index: np.int64) -> np.ndarray:
         path = paths[int(index)]
         try:
             with Image.open(path) as image:
-                return np.asarray(image.convert("RGBA"))
+                label = np.array(image.convert("RGBA"))
         except Exception as error:  # the file changed or vanished after labelling
             raise DatasetError(f"Could not read the pseudo-label {path} while training: {error}") from error
+        if not weighted:
+            label[..., 3] = 255
+        return label
     return decode
 
 
@@ -174,11 +177,11 @@ def _jitter_lightness(lightness, batch_number, seed: int):
 
 def make_student_dataset(files: Sequence[ScannedFile], pseudo_labels: Sequence[Path], image_size: int,
                          batch_size: int, *, unlabeled_share: float, seed: int = 42,
-                         noise: float = 0.0) -> tf.data.Dataset:
+                         noise: float = 0.0, weighted: bool = True) -> tf.data.Dataset:
     """Return an endless tf.data pipeline of a self-training student's (L, ab + weight) batches.
 
     Crops of the colour photos (weight 1) and of the teacher's pseudo-labels
-    (weight: the teacher's confidence, the PNG's alpha) are drawn at random in
+    (weight: the teacher's confidence, the PNG's alpha; 1 unless `weighted`) are drawn at random in
     the ratio `unlabeled_share`; the student's input is noised (Noisy Student):
     random scale, crop and flip as in ordinary training, plus contrast and
     brightness jitter and `noise` grain on L. y is (B, S, S, 3): ab / AB_SCALE
@@ -188,7 +191,7 @@ def make_student_dataset(files: Sequence[ScannedFile], pseudo_labels: Sequence[P
         raise DatasetError("Self-training needs both colour photos and pseudo-labels to learn from.")
     entries, paths = tuple(files), tuple(Path(path) for path in pseudo_labels)
     labelled = _crops(len(entries), _rgb_with_full_weight(_decoder(entries)), 4, image_size, seed)
-    pseudo = _crops(len(paths), _pseudo_label_decoder(paths), 4, image_size, seed + PSEUDO_SEED_OFFSET)
+    pseudo = _crops(len(paths), _pseudo_label_decoder(paths, weighted), 4, image_size, seed + PSEUDO_SEED_OFFSET)
     mixed = tf.data.Dataset.sample_from_datasets([labelled, pseudo], [1.0 - unlabeled_share, unlabeled_share],
                                                  seed=seed)
 

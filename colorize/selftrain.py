@@ -38,7 +38,7 @@ DEFAULT_RUN_NAME = "self-training"
 # A killed self-training continues only with these settings unchanged (more
 # --rounds or --epochs are fine: they only extend it).
 MUST_MATCH = ("data", "train_size", "test_size", "image_size", "batch_size", "preset", "seed", "noise",
-              "teacher", "unlabeled", "unlabeled_share")
+              "teacher", "unlabeled", "unlabeled_share", "pseudo_label_weights")
 
 
 def check_self_training(config: TrainConfig) -> list:

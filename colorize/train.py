@@ -261,7 +261,8 @@ def make_training_data(config: TrainConfig, split, pseudo_labels: Sequence[Path]
 
     if pseudo_labels is not None:
         training = make_student_dataset(split.train, pseudo_labels, config.image_size, config.batch_size,
-                                        unlabeled_share=config.unlabeled_share, seed=config.seed, noise=config.noise)
+                                        unlabeled_share=config.unlabeled_share, seed=config.seed, noise=config.noise,
+                                        weighted=config.pseudo_label_weights == "confidence")
     else:
         training = make_dataset(split.train, config.image_size, config.batch_size, training=True,
                                 seed=config.seed, noise=config.noise, repeat=True)

@@ -162,6 +162,9 @@ def test_the_student_data_mixes_true_colour_at_weight_1_with_the_teachers_confid
     pseudo = np.isclose(target.numpy()[..., 2].mean(axis=(1, 2)), 0.2, atol=1e-3)
     assert 0 < pseudo.sum() < 32                           # both kinds in one batch, at random
     assert np.all(target.numpy()[pseudo][..., 0] > 0.2)    # the red pseudo-label's a stays red
+    unweighted = make_student_dataset(scan_dataset(str(world["colour"])).ok, [path], 32, 32,
+                                      unlabeled_share=0.25, seed=3, weighted=False)
+    assert np.all(next(iter(unweighted))[1].numpy()[..., 2] == 1.0)   # --pseudo-label-weights none
 
 
 def test_the_losses_weigh_each_pixel_by_the_third_channel():
