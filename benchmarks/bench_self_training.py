@@ -36,7 +36,8 @@ from colorize.modelfile import resolve_model_path
 def rounds_models(folder: Path, prefix: str = "") -> dict[str, str]:
     """Return {label: model path} of a self-training folder: its teacher, then each finished round."""
     record = json.loads((folder / "rounds.json").read_text())
-    models = {} if prefix else {"teacher": str(resolve_model_path(record["settings"]["teacher"]))}
+    teacher = record.get("teacher_model") or str(resolve_model_path(record["settings"]["teacher"]))
+    models = {} if prefix else {"teacher": teacher}
     for entry in record["rounds"]:
         models[f"{prefix}round {entry['round']}"] = entry["model"]
     return models

@@ -73,7 +73,9 @@ def train_rounds(config: TrainConfig, train_run: Callable, notify: Notify, scan=
     unlabeled = check_self_training(config)
     scan = scan or _scan_colour_photos(config, notify)
     folder, record = open_self_training(config, notify)
-    teacher = Path(record["rounds"][-1]["model"]) if record["rounds"] else resolve_model_path(config.teacher)
+    # Absolute: rounds.json and each round's config.json must name it wherever they are read from.
+    teacher = Path(record["rounds"][-1]["model"]) if record["rounds"] else resolve_model_path(config.teacher).resolve()
+    record.setdefault("teacher_model", str(resolve_model_path(config.teacher).resolve()))
     if "teacher_figures" not in record:
         record["teacher_figures"] = _score_teacher(config, scan, teacher, notify, progress)
         _save_record(folder, record)
@@ -177,7 +179,7 @@ def _round_entry(number: int, teacher: Path, result) -> dict:
 
 def _rounds_rows(record: dict) -> list[dict]:
     """Return one row per model in order, the teacher first: {"label", "model", "metrics"}."""
-    rows = [{"label": "teacher", "model": record["settings"]["teacher"], "metrics": record.get("teacher_figures", {})}]
+    rows = [{"label": "teacher", "model": record["teacher_model"], "metrics": record.get("teacher_figures", {})}]
     rows += [{"label": f"round {entry['round']}", "model": entry["model"], "metrics": entry["metrics"]}
              for entry in record["rounds"]]
     return rows
