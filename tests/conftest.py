@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -82,3 +83,19 @@ def press_ctrl_c(child) -> None:
     """Send Ctrl-C (SIGINT) to a pexpect child that is waiting at a question, as a person would."""
     time.sleep(CTRL_C_DELAY_S)
     child.kill(signal.SIGINT)
+
+
+def wait_for_backup(process: subprocess.Popen, backup_dir: Path, timeout: float = 600) -> int:
+    """Wait until BackupAndRestore has saved at least one epoch; return that epoch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            epoch = json.loads((backup_dir / "training_metadata.json").read_text())["epoch"]
+            if epoch >= 1 and (backup_dir / "latest.weights.h5").is_file():
+                return epoch
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("no backup appeared")

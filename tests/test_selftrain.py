@@ -13,14 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import colorful_image, run_colorize, save_image
+from conftest import colorful_image, run_colorize, save_image, wait_for_backup
 from tiny_models import build_ab_model, build_rgb_model, save_model
 
 TINY = ("--preset", "tiny", "--image-size", "32", "--batch-size", "16", "--test-size", "2")
@@ -197,21 +196,6 @@ def test_the_losses_weigh_each_pixel_by_the_third_channel():
 
 # --- slow: a kill in round 2 resumes in round 2 ---------------------------------------------
 
-def wait_for_round_backup(process: subprocess.Popen, backup_dir: Path, timeout: float = 600) -> None:
-    """Wait until the round's BackupAndRestore has saved at least one epoch."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            if json.loads((backup_dir / "training_metadata.json").read_text())["epoch"] >= 1:
-                return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError("round 2 never saved a backup")
-
-
 @pytest.mark.slow
 def test_a_kill_in_round_2_resumes_in_round_2(tmp_path):
     world = make_world(tmp_path)
@@ -220,7 +204,7 @@ def test_a_kill_in_round_2_resumes_in_round_2(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "colorize", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
     models = world["output"] / "models"
-    wait_for_round_backup(process, models / "killed-round-2" / "backup")
+    wait_for_backup(process, models / "killed-round-2" / "backup")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     first_model = models / "killed-round-1" / "model.keras"

@@ -13,13 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, colorful_image, run_colorize, save_image
+from conftest import REPO_ROOT, colorful_image, run_colorize, save_image, wait_for_backup
 
 TINY = ("--preset", "tiny", "--image-size", "32")
 
@@ -210,22 +209,6 @@ def start_training(data: Path, output: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "colorize", *train_args(data, output, *extra)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             cwd=output.parent)  # an error log, if any, lands beside the test's files
-
-
-def wait_for_backup(process: subprocess.Popen, backup_dir: Path, timeout: float = 300) -> int:
-    """Wait until BackupAndRestore has saved at least one epoch; return that epoch."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            epoch = json.loads((backup_dir / "training_metadata.json").read_text())["epoch"]
-            if epoch >= 1 and (backup_dir / "latest.weights.h5").is_file():
-                return epoch
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError("no backup appeared")
 
 
 @pytest.mark.slow
