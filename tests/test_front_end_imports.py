@@ -13,8 +13,8 @@ from pathlib import Path
 from conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "colorize"
-FRONT_END_MODULES = ("colorize.cli", "colorize.wizard", "colorize.console", "colorize.reporting",
-                     "colorize.errors", "colorize.defaults")
+FRONT_END_MODULES = ("colorize.cli", "colorize.wizard", "colorize.wizard_questions", "colorize.wizard_selftrain",
+                     "colorize.console", "colorize.reporting", "colorize.errors", "colorize.defaults")
 
 
 def module_name(path: Path) -> str:

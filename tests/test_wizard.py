@@ -471,7 +471,7 @@ def test_see_the_model_saves_a_real_diagram_or_says_it_cannot_and_prints_the_sum
 
 
 def test_pictures_are_offered_only_at_a_desktop_terminal_and_never_in_ci(monkeypatch):
-    from colorize import wizard
+    from colorize import wizard_questions
 
     class TerminalInput(io.StringIO):
         def isatty(self) -> bool:
@@ -482,16 +482,16 @@ def test_pictures_are_offered_only_at_a_desktop_terminal_and_never_in_ci(monkeyp
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("DISPLAY", ":0")
-    assert wizard.can_show_pictures()
+    assert wizard_questions.can_show_pictures()
     monkeypatch.setenv("CI", "true")
-    assert not wizard.can_show_pictures()
+    assert not wizard_questions.can_show_pictures()
     monkeypatch.delenv("CI")
     monkeypatch.setattr(sys, "stdin", io.StringIO())        # answers from a pipe: nobody is looking
-    assert not wizard.can_show_pictures()
+    assert not wizard_questions.can_show_pictures()
     monkeypatch.setattr(sys, "stdin", TerminalInput())
     monkeypatch.delenv("DISPLAY")
     monkeypatch.setattr(sys, "platform", "linux")
-    assert not wizard.can_show_pictures()
+    assert not wizard_questions.can_show_pictures()
 
 
 def test_at_a_desktop_the_wizard_offers_to_open_the_grids(tmp_path, tiny_model_file):
