@@ -199,17 +199,34 @@ def save_photo(source: Path, target: Path) -> None:
         image.save(target, quality=JPEG_QUALITY)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "colorize-outside-album",
+MANIFEST_FIELDS = ["file", "source_package", "source_version", "original_path", "license", "attribution"]
+
+
+def album_folders(description: str, cache_name: str) -> tuple[Path, Path]:
+    """Parse --cache and --output (an album script's two options); return both, made and resolved."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / cache_name,
                         help="where the .deb files are fetched and unpacked (default: %(default)s)")
     parser.add_argument("--output", type=Path, help="the album folder (default: CACHE/album)")
     args = parser.parse_args()
     cache = args.cache.expanduser().resolve()
     output = (args.output or cache / "album").expanduser().resolve()
-    debs = cache / "debs"
-    for folder in (debs, output):
+    for folder in (cache / "debs", output):
         folder.mkdir(parents=True, exist_ok=True)
+    return cache, output
+
+
+def write_manifest(output: Path, rows: list[dict[str, str]]) -> None:
+    """Write the album's MANIFEST.csv: each photo's file, source package and version, path, licence, credit."""
+    with open(output / "MANIFEST.csv", "w", newline="", encoding="utf-8") as manifest:
+        writer = csv.DictWriter(manifest, fieldnames=MANIFEST_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def main() -> int:
+    cache, output = album_folders(__doc__.splitlines()[0], "colorize-outside-album")
+    debs = cache / "debs"
 
     rows, licence_lines = [], []
     for package, (version, files) in CHOSEN.items():
@@ -241,11 +258,7 @@ def main() -> int:
         spread = ", ".join(f"{licence} ({count})" for licence, count in sorted(licences.items()))
         licence_lines.append(f"{package} {got}: {spread or 'no photos'} - {copyright_file}")
 
-    with open(output / "MANIFEST.csv", "w", newline="", encoding="utf-8") as manifest:
-        writer = csv.DictWriter(manifest, fieldnames=["file", "source_package", "source_version",
-                                                      "original_path", "license", "attribution"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(output, rows)
     print(f"{len(rows)} photos in {output}")
     print("\n".join(licence_lines))
     return 0 if rows else 1

@@ -31,16 +31,14 @@ Nothing here is committed: the photos stay in the cache.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import io
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from outside_album import (copyright_for, dep5_stanzas, deb_version, extract,  # noqa: E402
-                           fetch_deb, warn)
+from outside_album import (album_folders, copyright_for, dep5_stanzas, deb_version, extract,  # noqa: E402
+                           fetch_deb, warn, write_manifest)
 
 MAX_LONG_SIDE = 512
 JPEG_QUALITY = 92
@@ -151,23 +149,11 @@ def package_rows(package: str, version: str, licence: str | None, files: dict[st
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "colorize-unlabeled-album",
-                        help="where the .deb files are fetched and unpacked (default: %(default)s)")
-    parser.add_argument("--output", type=Path, help="the album folder (default: CACHE/album)")
-    args = parser.parse_args()
-    cache = args.cache.expanduser().resolve()
-    output = (args.output or cache / "album").expanduser().resolve()
-    for folder in (cache / "debs", output):
-        folder.mkdir(parents=True, exist_ok=True)
+    cache, output = album_folders(__doc__.splitlines()[0], "colorize-unlabeled-album")
     rows = []
     for package, (version, licence, files) in CHOSEN.items():
         rows += package_rows(package, version, licence, files, cache, output)
-    with open(output / "MANIFEST.csv", "w", newline="", encoding="utf-8") as manifest:
-        writer = csv.DictWriter(manifest, fieldnames=["file", "source_package", "source_version",
-                                                      "original_path", "license", "attribution"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(output, rows)
     counts = {package: sum(row["source_package"] == package for row in rows) for package in CHOSEN}
     print(f"{len(rows)} gray photos in {output}: " + ", ".join(f"{p} {n}" for p, n in counts.items()))
     return 0 if rows else 1

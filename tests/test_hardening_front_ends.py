@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import FUZZ_SETTINGS, REPO_ROOT, colorful_image, press_ctrl_c, run_colorize, save_image
+from conftest import FUZZ_SETTINGS, colorful_image, press_ctrl_c, run_colorize, save_image
 from colorize import cli
 
 

@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from PIL import Image
 
 from conftest import REPO_ROOT, colorful_image
 from colorize import cli
-from colorize.dataset import STATUSES, UnreadableImageError, load_rgb, read_file_bytes, scan_dataset
+from colorize.dataset import STATUSES, UnreadableImageError, load_rgb, scan_dataset
 from colorize.errors import DatasetError
 
 

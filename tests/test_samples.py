@@ -5,8 +5,6 @@ shipped model never trained on, with their licences, offered as `default` by
 from __future__ import annotations
 
 import csv
-import io
-import sys
 
 import pytest
 from PIL import Image
