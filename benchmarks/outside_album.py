@@ -224,23 +224,34 @@ def write_manifest(output: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
+def unpack_package(package: str, version: str, files: dict[str, str],
+                   cache: Path) -> tuple[Path, str, list[dict[str, str]], Path] | None:
+    """Fetch and unpack one package (a warning when it is missing or another version).
+
+    Return (unpacked root, the version got, its copyright stanzas, its copyright file), or None.
+    """
+    deb = fetch_deb(package, version, cache / "debs")
+    if deb is None:
+        warn(f"skipping {package}'s {len(files)} photos")
+        return None
+    got = deb_version(deb)
+    if got != version:
+        warn(f"{package} {got} is not {version}, the version the photos were chosen from")
+    root = extract(deb, cache / "extract")
+    copyright_file = root / "usr/share/doc" / package / "copyright"
+    stanzas = dep5_stanzas(copyright_file.read_text(encoding="utf-8", errors="replace")) \
+        if copyright_file.exists() else []
+    return root, got, stanzas, copyright_file
+
+
 def main() -> int:
     cache, output = album_folders(__doc__.splitlines()[0], "colorize-outside-album")
-    debs = cache / "debs"
-
     rows, licence_lines = [], []
     for package, (version, files) in CHOSEN.items():
-        deb = fetch_deb(package, version, debs)
-        if deb is None:
-            warn(f"skipping {package}'s {len(files)} photos")
+        unpacked = unpack_package(package, version, files, cache)
+        if unpacked is None:
             continue
-        got = deb_version(deb)
-        if got != version:
-            warn(f"{package} {got} is not {version}, the version the photos were chosen from")
-        root = extract(deb, cache / "extract")
-        copyright_file = root / "usr/share/doc" / package / "copyright"
-        stanzas = dep5_stanzas(copyright_file.read_text(encoding="utf-8", errors="replace")) \
-            if copyright_file.exists() else []
+        root, got, stanzas, copyright_file = unpacked
         licences: dict[str, int] = {}
         for inside, name in files.items():
             source = root / inside

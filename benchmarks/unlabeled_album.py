@@ -37,8 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from outside_album import (album_folders, copyright_for, dep5_stanzas, deb_version, extract,  # noqa: E402
-                           fetch_deb, warn, write_manifest)
+from outside_album import album_folders, copyright_for, unpack_package, warn, write_manifest  # noqa: E402
 
 MAX_LONG_SIDE = 512
 JPEG_QUALITY = 92
@@ -124,17 +123,10 @@ def save_gray(source: Path, target: Path) -> None:
 def package_rows(package: str, version: str, licence: str | None, files: dict[str, str],
                  cache: Path, output: Path) -> list[dict]:
     """Fetch and unpack one package, write its chosen photos; return their manifest rows."""
-    deb = fetch_deb(package, version, cache / "debs")
-    if deb is None:
-        warn(f"skipping {package}'s {len(files)} photos")
+    unpacked = unpack_package(package, version, files, cache)
+    if unpacked is None:
         return []
-    got = deb_version(deb)
-    if got != version:
-        warn(f"{package} {got} is not {version}, the version the photos were chosen from")
-    root = extract(deb, cache / "extract")
-    copyright_file = root / "usr/share/doc" / package / "copyright"
-    stanzas = dep5_stanzas(copyright_file.read_text(encoding="utf-8", errors="replace")) \
-        if copyright_file.exists() else []
+    root, got, stanzas, _ = unpacked
     rows = []
     for inside, name in files.items():
         source = root / inside
