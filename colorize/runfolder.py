@@ -133,16 +133,16 @@ def save_model(model, path: Path, *, replace: bool = False) -> Path:
 
 # --- where runs go ----------------------------------------------------------------
 
-def models_root(config: TrainConfig) -> Path:
-    """Return OUTPUT/models (or <--output>/models)."""
+def models_root(output: str | None) -> Path:
+    """Return OUTPUT/models, or <output>/models for a chosen --output."""
     from colorize.paths import chosen_output_root
 
-    return chosen_output_root(config.output) / "models"
+    return chosen_output_root(output) / "models"
 
 
 def results_root(config: TrainConfig) -> Path:
     """Return OUTPUT/results (or <--output>/results)."""
-    return models_root(config).parent / "results"
+    return models_root(config.output).parent / "results"
 
 
 def check_output_outside_data(config: TrainConfig, scan) -> None:
@@ -155,7 +155,7 @@ def check_output_outside_data(config: TrainConfig, scan) -> None:
 
     if scan.kind != "folder":
         return
-    for folder in (models_root(config), results_root(config)):
+    for folder in (models_root(config.output), results_root(config)):
         refuse_output_inside_data(folder, Path(scan.root))
 
 
@@ -184,7 +184,7 @@ def open_run_folder(config: TrainConfig) -> tuple[Path, int]:
     """
     from colorize.paths import new_run_dir, safe_name
 
-    root = models_root(config)
+    root = models_root(config.output)
     if config.run_name:
         candidate = root / safe_name(config.run_name)
         epoch = _backup_epoch(candidate / BACKUP_DIR_NAME)

@@ -109,7 +109,7 @@ def open_self_training(config: TrainConfig, notify: Notify) -> tuple[Path, dict]
     """Return (the self-training folder, its record): a killed one's to continue, or a new one."""
     from colorize.paths import new_run_dir, safe_name
 
-    root = runfolder.models_root(config)
+    root = runfolder.models_root(config.output)
     candidate = root / safe_name(config.run_name or DEFAULT_RUN_NAME)
     record = _read_record(candidate)
     settings = config.to_dict()

@@ -102,9 +102,9 @@ def ask_student_preset() -> str:
 
 def self_training_folder(run_name: str) -> Path:
     """Return OUTPUT/models/<run_name>, where a self-training keeps rounds.json and its report."""
-    from colorize.paths import output_root
+    from colorize.runfolder import models_root
 
-    return output_root() / "models" / run_name
+    return models_root(None) / run_name  # the wizard never sets --output
 
 
 def free_self_training_name() -> str:
