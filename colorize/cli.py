@@ -88,7 +88,7 @@ def train_config_from_args(args: argparse.Namespace):
 
     preset = preset_settings(args.preset)
     return TrainConfig(
-        data=args.data, epochs=args.epochs, train_size=args.train_size,
+        data=args.data, extra_data=args.extra_data, epochs=args.epochs, train_size=args.train_size,
         test_size=args.test_size,
         image_size=preset["image_size"] if args.image_size is None else args.image_size,
         batch_size=preset["batch_size"] if args.batch_size is None else args.batch_size,
@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a colouriser on colour photos")
     train.add_argument("--data", default="default", help="folder, .zip, or 'default' (default: %(default)s)")
+    train.add_argument("--extra-data", default=None, metavar="PATH",
+                       help="more colour photos (folder or .zip) to train on only: validation and test "
+                            "photos all come from --data, so figures stay comparable with runs without them")
     train.add_argument("--epochs", type=int, default=defaults.DEFAULT_EPOCHS,
                        help=f"how long to train: an epoch is at least {MIN_CROPS_PER_EPOCH} random crops "
                             "(a pass over the photos if that is more) (default: %(default)s)")

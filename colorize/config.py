@@ -29,6 +29,7 @@ from colorize.presets import require as _require
 @dataclass(frozen=True)
 class TrainConfig:
     data: str = "default"            # folder, .zip, single file, or "default"
+    extra_data: str | None = None    # more colour photos to train on only; validation and test stay data's
     epochs: int = DEFAULT_EPOCHS     # an epoch is at least MIN_CROPS_PER_EPOCH random crops (a pass if more)
     train_size: int | None = None    # images for train+validation (8:2); None = all left after the test split
     test_size: int | None = None     # held-out images for the final evaluation; None = decided by the scan:
@@ -59,6 +60,7 @@ class TrainConfig:
                                                # confidence (pseudolabel.py), or "none": 1, as a true colour
 
     def __post_init__(self) -> None:
+        _require(self.extra_data is None or bool(self.extra_data), "Name the extra training photos (a path).")
         _require(self.epochs >= 1, f"Epochs must be at least 1 (got {self.epochs}).")
         _require(self.train_size is None or self.train_size >= 2,
                  f"Train size must be at least 2 (got {self.train_size}).")

@@ -41,7 +41,7 @@ Notify = Callable[[str], None]
 PARTIAL_PREFIX = ".partial-"
 # Settings a resumed run must share with the run it continues (the weights and
 # the split depend on them); epochs, callbacks and --h5 may change.
-RESUME_MUST_MATCH = ("data", "train_size", "test_size", "image_size", "batch_size", "preset",
+RESUME_MUST_MATCH = ("data", "extra_data", "train_size", "test_size", "image_size", "batch_size", "preset",
                      "model", "seed", "noise", "fine_tune_blocks", "teacher", "unlabeled", "unlabeled_share",
                      "pseudo_label_weights")
 # Files Keras's BackupAndRestore (latest.weights.h5) or the multi-worker loop's
@@ -145,18 +145,18 @@ def results_root(config: TrainConfig) -> Path:
     return models_root(config.output).parent / "results"
 
 
-def check_output_outside_data(config: TrainConfig, scan) -> None:
-    """Refuse an output root that puts run folders inside the training data folder.
+def check_output_outside_data(config: TrainConfig, *scans) -> None:
+    """Refuse an output root that puts run folders inside a training data folder.
 
     Never write into a user's input: and the grids and curves.png written there
     would be scanned as training photos next time (`cd photos && colorize train --data .`).
     """
     from colorize.paths import refuse_output_inside_data
 
-    if scan.kind != "folder":
-        return
-    for folder in (models_root(config.output), results_root(config)):
-        refuse_output_inside_data(folder, Path(scan.root))
+    for scan in scans:
+        if scan.kind == "folder":
+            for folder in (models_root(config.output), results_root(config)):
+                refuse_output_inside_data(folder, Path(scan.root))
 
 
 # --- a new run, or a killed one continued ---------------------------------------------

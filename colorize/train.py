@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 from colorize import runfolder
 from colorize.config import TrainConfig
-from colorize.errors import ModelError, UsageError
+from colorize.errors import DatasetError, ModelError, UsageError
 from colorize.estimate import TimeEstimate, measure_training_time
 from colorize.strategy import detect_devices
 
@@ -67,8 +67,8 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
         from colorize.selftrain import train_rounds
 
         return train_rounds(config, train_model, notify, scan, progress, estimate)
-    scan, split = _scan_and_split(config, scan, notify)
-    runfolder.check_output_outside_data(config, scan)
+    scan, split, extra = _scan_and_split(config, scan, notify)
+    runfolder.check_output_outside_data(config, scan, *([extra] if extra else []))
     devices = detect_devices(config.strategy)
     notify(devices.description)
     trainee = prepare_model(config, split, devices.strategy, notify, student=pseudo_labels is not None)
@@ -86,7 +86,7 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
     notify(f"Saved the model: {files['model']}")
     metrics, results_dir = evaluate_test_split(trained.model, config, split, run_dir.name, progress,
                                                trained.fit_model, notify)
-    outcome = RunOutcome(run_dir, devices.description, _describe_data(scan, split),
+    outcome = RunOutcome(run_dir, devices.description, _describe_data(scan, split, extra),
                          int(trained.model.count_params()), initial_epoch, interrupted, seconds,
                          format_table(metrics) if metrics else [])
     files.update(write_run_report(trained.model, config, outcome, metrics, notify))
@@ -119,22 +119,36 @@ def validate_config(config: TrainConfig) -> None:
 
 
 def _scan_and_split(config: TrainConfig, scan, notify: Notify):
-    """Return (scan, split) of the training data; DatasetError when there are too few photos."""
+    """Return (scan, split, extra scan or None); DatasetError when there are too few photos.
+
+    --extra-data only adds training photos: the split of --data is the one a run
+    without them gets, so both are scored on the same validation and test photos.
+    """
     from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
 
     if scan is None:
         notify(f"Scanning {config.data} ...")
         scan = scan_dataset(resolve_dataset_path(config.data))
     split = split_dataset(scan.ok, config.train_size, config.test_size, config.seed)
-    notify(f"{len(scan.ok)} usable colour photos: {len(split.train)} to train on, "
-           f"{len(split.validation)} to validate, {len(split.test)} to test.")
-    return scan, split
+    extra = None
+    if config.extra_data is not None:
+        notify(f"Scanning the extra training photos in {config.extra_data} ...")
+        extra = scan_dataset(resolve_dataset_path(config.extra_data))
+        if not extra.ok:
+            raise DatasetError(f"No usable colour photo in the extra training photos {config.extra_data} "
+                               f"({len(extra.files)} files).")
+        split = replace(split, train=split.train + extra.ok)
+    notify(f"{len(scan.ok)} usable colour photos: {len(split.train)} to train on"
+           + (f" ({len(extra.ok)} of them extra)" if extra else "")
+           + f", {len(split.validation)} to validate, {len(split.test)} to test.")
+    return scan, split, extra
 
 
-def _describe_data(scan, split) -> str:
+def _describe_data(scan, split, extra) -> str:
     """Return the data a run trained on, in words, for summary.txt."""
-    return (f"{scan.root} ({len(scan.ok)} usable colour photos; {len(split.train)} train, "
-            f"{len(split.validation)} validation, {len(split.test)} test)")
+    described = (f"{scan.root} ({len(scan.ok)} usable colour photos; {len(split.train)} train, "
+                 f"{len(split.validation)} validation, {len(split.test)} test)")
+    return described + (f", and {len(extra.ok)} extra training photos from {extra.root}" if extra else "")
 
 
 # --- the model ---------------------------------------------------------------------

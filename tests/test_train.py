@@ -260,3 +260,36 @@ def test_continue_training_from_a_saved_model(trained_run):
     assert (root / "OUTPUT" / "models" / "first-2" / "model.keras").is_file()
     config = json.loads((root / "OUTPUT" / "models" / "first-2" / "config.json").read_text())
     assert config["settings"]["model"] == str(first_model)
+
+
+def test_extra_data_trains_on_more_photos_and_keeps_the_split_of_data(trained_run, capsys):
+    from colorize.cli import main
+
+    root = trained_run["root"]
+    extra = root / "more"
+    for index in range(4):
+        save_image(extra / "trip" / f"more{index}.png", colorful_image(32, 32, seed=100 + index))
+    process = run_colorize(*train_args(trained_run["data"], root / "OUTPUT", "--epochs", "1", "--test-size", "3",
+                                       "--seed", "7", "--extra-data", str(extra), "--run-name", "extra"), cwd=root)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "(4 of them extra)" in process.stdout
+    without = json.loads((trained_run["run_dir"] / "config.json").read_text())["split_files"]
+    run_dir = root / "OUTPUT" / "models" / "extra"
+    split = json.loads((run_dir / "config.json").read_text())["split_files"]
+    # Validation and test are those of the run without extra photos; the extra ones only train.
+    assert (split["validation"], split["test"]) == (without["validation"], without["test"])
+    assert split["train"] == without["train"] + [f"trip/more{index}.png" for index in range(4)]
+    assert f"4 extra training photos from {extra}" in (run_dir / "summary.txt").read_text()
+
+    empty = root / "empty"
+    (empty / "notes.txt").parent.mkdir()
+    (empty / "notes.txt").write_text("not a photo")
+    cases = {str(root / "missing"): "does not exist", str(empty): "No usable colour photo",
+             str(root): "inside"}   # OUTPUT/ would be inside the extra photos' folder
+    for path, message in cases.items():
+        capsys.readouterr()
+        assert main(train_args(trained_run["data"], root / "OUTPUT", "--epochs", "1", "--extra-data", path,
+                               "--run-name", "bad-extra")) == 1, path
+        error_lines = capsys.readouterr().err.strip().splitlines()
+        assert len(error_lines) == 1 and message in error_lines[0], (path, error_lines)
+    assert not (root / "OUTPUT" / "models" / "bad-extra").exists()
