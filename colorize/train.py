@@ -138,9 +138,8 @@ def _scan_and_split(config: TrainConfig, scan, notify: Notify):
             raise DatasetError(f"No usable colour photo in the extra training photos {config.extra_data} "
                                f"({len(extra.files)} files).")
         split = replace(split, train=split.train + extra.ok)
-    notify(f"{len(scan.ok)} usable colour photos: {len(split.train)} to train on"
-           + (f" ({len(extra.ok)} of them extra)" if extra else "")
-           + f", {len(split.validation)} to validate, {len(split.test)} to test.")
+    notify(f"{len(scan.ok)} usable colour photos" + (f" and {len(extra.ok)} extra" if extra else "")
+           + f": {len(split.train)} to train on, {len(split.validation)} to validate, {len(split.test)} to test.")
     return scan, split, extra
 
 

@@ -272,7 +272,7 @@ def test_extra_data_trains_on_more_photos_and_keeps_the_split_of_data(trained_ru
     process = run_colorize(*train_args(trained_run["data"], root / "OUTPUT", "--epochs", "1", "--test-size", "3",
                                        "--seed", "7", "--extra-data", str(extra), "--run-name", "extra"), cwd=root)
     assert process.returncode == 0, process.stdout + process.stderr
-    assert "(4 of them extra)" in process.stdout
+    assert "12 usable colour photos and 4 extra: 11 to train on" in process.stdout
     without = json.loads((trained_run["run_dir"] / "config.json").read_text())["split_files"]
     run_dir = root / "OUTPUT" / "models" / "extra"
     split = json.loads((run_dir / "config.json").read_text())["split_files"]
