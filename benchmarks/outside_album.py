@@ -34,6 +34,7 @@ import fnmatch
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 MAX_LONG_SIDE = 512
@@ -244,35 +245,56 @@ def unpack_package(package: str, version: str, files: dict[str, str],
     return root, got, stanzas, copyright_file
 
 
+def names(folder: str, files: list[str], prefix: str) -> dict[str, str]:
+    """Return {path inside the .deb: album file name} for files of one folder, named after them."""
+    return {folder + file: f"{prefix}-{Path(file).stem.replace('_', '-').replace(' ', '-').lower()}.jpg"
+            for file in files}
+
+
+# credit(copyright stanzas, path inside the .deb, unpacked file) -> (licence, attribution)
+Credit = Callable[[list[dict[str, str]], str, Path], tuple[str, str]]
+
+
+def album_rows(package: str, version: str, files: dict[str, str], cache: Path, output: Path,
+               save: Callable[[Path, Path], None], credit: Credit) -> list[dict[str, str]]:
+    """Fetch and unpack one package, `save` each chosen photo into `output`; return their manifest rows."""
+    unpacked = unpack_package(package, version, files, cache)
+    if unpacked is None:
+        return []
+    root, got, stanzas, _ = unpacked
+    rows = []
+    for inside, name in files.items():
+        source = root / inside
+        if not source.exists():
+            warn(f"{package} {got} has no {inside}; skipped")
+            continue
+        licence, attribution = credit(stanzas, inside, source)
+        save(source, output / name)
+        rows.append({"file": name, "source_package": package, "source_version": got, "original_path": inside,
+                     "license": licence, "attribution": attribution})
+    return rows
+
+
+def finish_album(output: Path, rows: list[dict[str, str]], what: str = "photos") -> int:
+    """Write the manifest, say how many photos each package and licence gave; return the exit code."""
+    write_manifest(output, rows)
+    print(f"{len(rows)} {what} in {output}")
+    for package in dict.fromkeys(row["source_package"] for row in rows):
+        licences: dict[str, int] = {}
+        for row in rows:
+            if row["source_package"] == package:
+                licences[row["license"]] = licences.get(row["license"], 0) + 1
+        print(f"  {package}: " + ", ".join(f"{licence} ({count})" for licence, count in sorted(licences.items())))
+    return 0 if rows else 1
+
+
 def main() -> int:
     cache, output = album_folders(__doc__.splitlines()[0], "colorize-outside-album")
-    rows, licence_lines = [], []
-    for package, (version, files) in CHOSEN.items():
-        unpacked = unpack_package(package, version, files, cache)
-        if unpacked is None:
-            continue
-        root, got, stanzas, copyright_file = unpacked
-        licences: dict[str, int] = {}
-        for inside, name in files.items():
-            source = root / inside
-            if not source.exists():
-                warn(f"{package} {got} has no {inside}; skipped")
-                continue
-            licence, credit = copyright_for(stanzas, inside)
-            sidecar = desktop_credit(source)
-            if sidecar:
-                licence, credit = sidecar
-            save_photo(source, output / name)
-            licences[licence] = licences.get(licence, 0) + 1
-            rows.append({"file": name, "source_package": package, "source_version": got,
-                         "original_path": inside, "license": licence, "attribution": credit})
-        spread = ", ".join(f"{licence} ({count})" for licence, count in sorted(licences.items()))
-        licence_lines.append(f"{package} {got}: {spread or 'no photos'} - {copyright_file}")
-
-    write_manifest(output, rows)
-    print(f"{len(rows)} photos in {output}")
-    print("\n".join(licence_lines))
-    return 0 if rows else 1
+    rows = [row for package, (version, files) in CHOSEN.items()
+            for row in album_rows(package, version, files, cache, output, save_photo,
+                                  lambda stanzas, inside, source: desktop_credit(source)
+                                  or copyright_for(stanzas, inside))]
+    return finish_album(output, rows)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ from pathlib import Path, PurePosixPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from outside_album import album_folders, unpack_package, warn, write_manifest
+from outside_album import album_folders, album_rows, finish_album, names
 
 MAX_LONG_SIDE = 512
 JPEG_QUALITY = 92
@@ -110,12 +110,6 @@ GIMP_HELP = "usr/share/gimp/2.0/help/en/images/"
 RMAGICK = "usr/share/doc/ruby-rmagick-doc/html/ex/images/"
 KIVY = "usr/share/kivy-examples/"
 HUGIN = "usr/share/hugin/xrc/data/help_en_EN/"
-
-
-def names(folder: str, files: list[str], prefix: str) -> dict[str, str]:
-    """Return {path inside the .deb: file name} for files of one folder, named after them."""
-    return {folder + file: f"{prefix}-{Path(file).stem.replace('_', '-').replace(' ', '-').lower()}.jpg"
-            for file in files}
 
 
 # package: (version the photos were chosen from, (licence, attribution) when the package's copyright file cannot
@@ -254,35 +248,14 @@ def save_photo(source: Path, target: Path) -> None:
         image.save(target, quality=JPEG_QUALITY)
 
 
-def package_rows(package: str, version: str, credit: tuple[str, str] | None, files: dict[str, str],
-                 cache: Path, output: Path) -> list[dict[str, str]]:
-    """Fetch and unpack one package, write its chosen photos; return their manifest rows."""
-    unpacked = unpack_package(package, version, files, cache)
-    if unpacked is None:
-        return []
-    root, got, stanzas, _ = unpacked
-    rows = []
-    for inside, name in files.items():
-        source = root / inside
-        if not source.exists():
-            warn(f"{package} {got} has no {inside}; skipped")
-            continue
-        licence, attribution = credit or spdx_credit(source) or copyright_of(stanzas, inside)
-        save_photo(source, output / name)
-        rows.append({"file": name, "source_package": package, "source_version": got, "original_path": inside,
-                     "license": licence, "attribution": attribution})
-    return rows
-
-
 def main() -> int:
     cache, output = album_folders(__doc__.splitlines()[0], "colorize-training-photos")
     rows = []
     for package, (version, credit, files) in CHOSEN.items():
-        rows += package_rows(package, version, credit, files, cache, output)
-    write_manifest(output, rows)
-    counts = {package: sum(row["source_package"] == package for row in rows) for package in CHOSEN}
-    print(f"{len(rows)} photos in {output}: " + ", ".join(f"{p} {n}" for p, n in counts.items()))
-    return 0 if rows else 1
+        rows += album_rows(package, version, files, cache, output, save_photo,
+                           lambda stanzas, inside, source, credit=credit:
+                           credit or spdx_credit(source) or copyright_of(stanzas, inside))
+    return finish_album(output, rows)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from outside_album import album_folders, copyright_for, unpack_package, warn, write_manifest  # noqa: E402
+from outside_album import album_folders, album_rows, copyright_for, finish_album, names  # noqa: E402
 
 MAX_LONG_SIDE = 512
 JPEG_QUALITY = 92
@@ -48,11 +48,6 @@ KPHOTOALBUM = "usr/share/kphotoalbum/demo/"
 TUXTYPE = "usr/share/tuxtype/images/"
 JIGZO = "usr/share/games/jigzo/puzzles/00_default/"
 SCRIBUS = "usr/share/scribus/templates/"
-
-
-def names(folder: str, files: list[str], prefix: str) -> dict[str, str]:
-    """Return {path inside the .deb: album file name} for files of one folder."""
-    return {folder + file: f"{prefix}-{Path(file).stem.replace('_', '-').lower()}.jpg" for file in files}
 
 
 # package: (version the photos were chosen from, licence when the copyright file
@@ -120,35 +115,16 @@ def save_gray(source: Path, target: Path) -> None:
         image.convert("L").save(target, quality=JPEG_QUALITY)
 
 
-def package_rows(package: str, version: str, licence: str | None, files: dict[str, str],
-                 cache: Path, output: Path) -> list[dict]:
-    """Fetch and unpack one package, write its chosen photos; return their manifest rows."""
-    unpacked = unpack_package(package, version, files, cache)
-    if unpacked is None:
-        return []
-    root, got, stanzas, _ = unpacked
-    rows = []
-    for inside, name in files.items():
-        source = root / inside
-        if not source.exists():
-            warn(f"{package} {got} has no {inside}; skipped")
-            continue
-        file_licence, credit = copyright_for(stanzas, inside)
-        save_gray(source, output / name)
-        rows.append({"file": name, "source_package": package, "source_version": got, "original_path": inside,
-                     "license": licence or file_licence, "attribution": credit})
-    return rows
-
-
 def main() -> int:
     cache, output = album_folders(__doc__.splitlines()[0], "colorize-unlabeled-album")
     rows = []
     for package, (version, licence, files) in CHOSEN.items():
-        rows += package_rows(package, version, licence, files, cache, output)
-    write_manifest(output, rows)
-    counts = {package: sum(row["source_package"] == package for row in rows) for package in CHOSEN}
-    print(f"{len(rows)} gray photos in {output}: " + ", ".join(f"{p} {n}" for p, n in counts.items()))
-    return 0 if rows else 1
+        def credit(stanzas, inside, _source, licence=licence):
+            file_licence, attribution = copyright_for(stanzas, inside)
+            return licence or file_licence, attribution
+
+        rows += album_rows(package, version, files, cache, output, save_gray, credit)
+    return finish_album(output, rows, "gray photos")
 
 
 if __name__ == "__main__":
