@@ -94,7 +94,8 @@ def train_config_from_args(args: argparse.Namespace):
         batch_size=preset["batch_size"] if args.batch_size is None else args.batch_size,
         preset=args.preset, model=args.model, monitor=args.monitor, save_best=args.save_best,
         early_stopping=args.early_stopping, tensorboard=args.tensorboard, save_h5=args.save_h5,
-        output=args.output, run_name=args.run_name, seed=args.seed, strategy=args.strategy, noise=args.noise,
+        output=args.output, run_name=args.run_name, seed=args.seed, split_seed=args.split_seed,
+        strategy=args.strategy, noise=args.noise,
         learning_rate=args.learning_rate, fine_tune_blocks=args.fine_tune_blocks, teacher=args.teacher,
         unlabeled=args.unlabeled, rounds=args.rounds, unlabeled_share=args.unlabeled_share,
         pseudo_label_weights=args.pseudo_label_weights)
@@ -236,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
     train.add_argument("--run-name", default=None, help="run folder name; the same name resumes a killed run")
     train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--split-seed", type=int, default=None,
+                       help="seed of the train/validation/test split (default: --seed); the same split seed with "
+                            "another --seed trains again on the same photos, to see how much a result varies")
     train.set_defaults(handler=command_train)
 
     predict = commands.add_parser("predict", help="colourise photos with a saved model")
@@ -260,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run-name", default=None)
     evaluate.add_argument("--test-size", type=int, default=None,
                           help="score only the test split that `train --test-size N --seed S` held out")
-    evaluate.add_argument("--seed", type=int, default=42, help="the seed of that split (default: %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=42,
+                          help="the seed of that split: train's --split-seed, else its --seed (default: %(default)s)")
     evaluate.set_defaults(handler=command_evaluate)
 
     info = commands.add_parser("info", help="versions, devices (GPU or CPU) and paths")

@@ -46,6 +46,8 @@ class TrainConfig:
     output: str | None = None        # output root (default: OUTPUT/ or $COLORIZE_OUTPUT)
     run_name: str | None = None      # run folder name; reusing one resumes a killed run
     seed: int = DEFAULT_SEED         # split, crops and weights initialisation
+    split_seed: int | None = None    # the split's own seed, so other seeds can train on the same photos;
+                                     # None = seed (effective_split_seed)
     strategy: str = "auto"           # distribution: auto | one | mirrored | multiworker
     noise: float = 0.0               # std of Gaussian noise added to L while training
     learning_rate: float | None = None   # Adam's starting rate; None = the preset's
@@ -83,6 +85,11 @@ class TrainConfig:
                  f"Only the pretrained encoder can be fine-tuned; the {self.preset!r} preset trains "
                  "every layer already.")
         self._check_self_training()
+
+    @property
+    def effective_split_seed(self) -> int:
+        """Return the seed of the train/validation/test split: split_seed, else seed."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     def _check_self_training(self) -> None:
         """Raise UsageError for self-training settings that cannot work, before any work starts."""

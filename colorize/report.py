@@ -211,7 +211,8 @@ def summary_lines(config: TrainConfig, outcome: RunOutcome, history: list[dict],
              f"Device: {outcome.device}",
              f"Data: {outcome.data}",
              f"Model: preset {config.preset!r} ({outcome.parameters:,} parameters), image size "
-             f"{config.image_size}, batch size {config.batch_size}, seed {config.seed}",
+             f"{config.image_size}, batch size {config.batch_size}, seed {config.seed}"
+             + (f" (split seed {config.split_seed})" if config.effective_split_seed != config.seed else ""),
              f"Epochs run: {len(history)} of {config.epochs}"
              + (f" (continued a killed run from epoch {outcome.resumed_from + 1})" if outcome.resumed_from else "")
              + (" - stopped by Ctrl-C" if outcome.interrupted else ""),

@@ -42,8 +42,8 @@ PARTIAL_PREFIX = ".partial-"
 # Settings a resumed run must share with the run it continues (the weights and
 # the split depend on them); epochs, callbacks and --h5 may change.
 RESUME_MUST_MATCH = ("data", "extra_data", "train_size", "test_size", "image_size", "batch_size", "preset",
-                     "model", "seed", "noise", "fine_tune_blocks", "teacher", "unlabeled", "unlabeled_share",
-                     "pseudo_label_weights")
+                     "model", "seed", "split_seed", "noise", "fine_tune_blocks", "teacher", "unlabeled",
+                     "unlabeled_share", "pseudo_label_weights")
 # Files Keras's BackupAndRestore (latest.weights.h5) or the multi-worker loop's
 # tf.train.Checkpoint (checkpoint) leave in backup/, and the epoch record of both.
 BACKUP_WEIGHTS_NAMES = ("latest.weights.h5", "checkpoint")

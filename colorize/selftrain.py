@@ -161,7 +161,8 @@ def _score_teacher(config: TrainConfig, scan, teacher: Path, notify: Notify, pro
     from colorize.evaluate import evaluate_files
     from colorize.predict import Colorizer
 
-    split = split_dataset(scan.ok, config.train_size, config.test_size, config.seed)   # every round's split
+    split = split_dataset(scan.ok, config.train_size, config.test_size,
+                          config.effective_split_seed)   # every round's split
     if not split.test:
         return {}
     notify(f"Scoring the teacher {teacher.name} on the {len(split.test)} test photos, for comparison.")

@@ -129,7 +129,7 @@ def _scan_and_split(config: TrainConfig, scan, notify: Notify):
     if scan is None:
         notify(f"Scanning {config.data} ...")
         scan = scan_dataset(resolve_dataset_path(config.data))
-    split = split_dataset(scan.ok, config.train_size, config.test_size, config.seed)
+    split = split_dataset(scan.ok, config.train_size, config.test_size, config.effective_split_seed)
     extra = None
     if config.extra_data is not None:
         notify(f"Scanning the extra training photos in {config.extra_data} ...")

@@ -100,7 +100,7 @@ def ask_epochs(config: TrainConfig, scan) -> tuple[int, "TimeEstimate"]:
     from colorize import dataset, train
 
     console.info("Measuring how fast this machine trains (a few steps)...")
-    split = dataset.split_dataset(scan.ok, config.train_size, config.test_size, config.seed)
+    split = dataset.split_dataset(scan.ok, config.train_size, config.test_size, config.effective_split_seed)
     estimate = train.estimate_training_time(config, split)
     console.info(f"An epoch is a fixed amount of training: at least {MIN_CROPS_PER_EPOCH} random crops of "
                  "your photos (one pass over them when that is more), not one pass over the photos.")

@@ -293,3 +293,22 @@ def test_extra_data_trains_on_more_photos_and_keeps_the_split_of_data(trained_ru
         error_lines = capsys.readouterr().err.strip().splitlines()
         assert len(error_lines) == 1 and message in error_lines[0], (path, error_lines)
     assert not (root / "OUTPUT" / "models" / "bad-extra").exists()
+
+
+def test_split_seed_keeps_the_photos_of_a_run_while_the_seed_changes_the_training(trained_run):
+    root = trained_run["root"]
+    process = run_colorize(*train_args(trained_run["data"], root / "OUTPUT", "--epochs", "1", "--test-size", "3",
+                                       "--seed", "8", "--split-seed", "7", "--run-name", "reseeded"), cwd=root)
+    assert process.returncode == 0, process.stdout + process.stderr
+    run_dir = root / "OUTPUT" / "models" / "reseeded"
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["split_files"] == json.loads((trained_run["run_dir"] / "config.json").read_text())["split_files"]
+    assert (record["settings"]["seed"], record["settings"]["split_seed"]) == (8, 7)
+    assert "seed 8 (split seed 7)" in (run_dir / "summary.txt").read_text()
+    # Without --split-seed the seed makes the split: seed 8 alone holds out other photos.
+    from colorize.config import TrainConfig
+    from colorize.dataset import scan_dataset, split_dataset
+
+    photos = scan_dataset(trained_run["data"]).ok
+    assert TrainConfig(seed=8).effective_split_seed == 8
+    assert split_dataset(photos, None, 3, 8).test != split_dataset(photos, None, 3, 7).test
