@@ -187,7 +187,7 @@ def evaluate_test_split(model, config, split, run_name: str, progress: Progress 
         return {}, None
     if notify:
         notify(f"Evaluating on {len(split.test)} test photos ...")
-    results_dir = new_run_dir(results_root(config), run_name)
+    results_dir = new_run_dir(results_root(config.output), run_name)
     figures = evaluate_files(Colorizer(model), split.test, progress=progress, grid_dir=results_dir,
                              grid_columns="original,colorized,gray", grid_images=TRAIN_GRID_IMAGES)
     keras_scores, gray_loss = _test_losses(fit_model or model, config, split)

@@ -140,9 +140,9 @@ def models_root(output: str | None) -> Path:
     return chosen_output_root(output) / "models"
 
 
-def results_root(config: TrainConfig) -> Path:
-    """Return OUTPUT/results (or <--output>/results)."""
-    return models_root(config.output).parent / "results"
+def results_root(output: str | None) -> Path:
+    """Return OUTPUT/results, or <output>/results for a chosen --output."""
+    return models_root(output).parent / "results"
 
 
 def check_output_outside_data(config: TrainConfig, *scans) -> None:
@@ -155,7 +155,7 @@ def check_output_outside_data(config: TrainConfig, *scans) -> None:
 
     for scan in scans:
         if scan.kind == "folder":
-            for folder in (models_root(config.output), results_root(config)):
+            for folder in (models_root(config.output), results_root(config.output)):
                 refuse_output_inside_data(folder, Path(scan.root))
 
 

@@ -137,6 +137,12 @@ def _scan_and_split(config: TrainConfig, scan, notify: Notify):
         if not extra.ok:
             raise DatasetError(f"No usable colour photo in the extra training photos {config.extra_data} "
                                f"({len(extra.files)} files).")
+        # The same folder, or one holding --data or inside it, would train on the held-out photos.
+        shared = {(entry.source, entry.member) for entry in scan.ok} & {(entry.source, entry.member)
+                                                                         for entry in extra.ok}
+        if shared:
+            raise DatasetError(f"The extra training photos include {len(shared)} of the photos in {config.data}; "
+                               "they would train on the held-out ones. Name a folder without them.")
         split = replace(split, train=split.train + extra.ok)
     notify(f"{len(scan.ok)} usable colour photos" + (f" and {len(extra.ok)} extra" if extra else "")
            + f": {len(split.train)} to train on, {len(split.validation)} to validate, {len(split.test)} to test.")

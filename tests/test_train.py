@@ -284,15 +284,18 @@ def test_extra_data_trains_on_more_photos_and_keeps_the_split_of_data(trained_ru
     empty = root / "empty"
     (empty / "notes.txt").parent.mkdir()
     (empty / "notes.txt").write_text("not a photo")
-    cases = {str(root / "missing"): "does not exist", str(empty): "No usable colour photo",
-             str(root): "inside"}   # OUTPUT/ would be inside the extra photos' folder
-    for path, message in cases.items():
+    output = root / "OUTPUT"
+    cases = [(root / "missing", output, "does not exist"), (empty, output, "No usable colour photo"),
+             # --data itself, or a folder holding it, would train on the held-out photos
+             (trained_run["data"], output, "include 12 of the photos"), (root, output, "include 12 of the photos"),
+             (extra, extra / "OUTPUT", "inside")]   # the run folders would land among the extra photos
+    for path, output, message in cases:
         capsys.readouterr()
-        assert main(train_args(trained_run["data"], root / "OUTPUT", "--epochs", "1", "--extra-data", path,
+        assert main(train_args(trained_run["data"], output, "--epochs", "1", "--extra-data", str(path),
                                "--run-name", "bad-extra")) == 1, path
         error_lines = capsys.readouterr().err.strip().splitlines()
         assert len(error_lines) == 1 and message in error_lines[0], (path, error_lines)
-    assert not (root / "OUTPUT" / "models" / "bad-extra").exists()
+        assert not (output / "models" / "bad-extra").exists()
 
 
 def test_split_seed_keeps_the_photos_of_a_run_while_the_seed_changes_the_training(trained_run):
