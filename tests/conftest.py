@@ -17,6 +17,12 @@ from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# A suite started in the background by a non-interactive shell (`bash -c "pytest &"`)
+# inherits SIGINT ignored, and so would every `python -m colorize` it starts: the Ctrl-C
+# tests would wait forever. With a handler here, children start with the default
+# (exec resets handled signals, not ignored ones) and Python's KeyboardInterrupt.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 # Settings of the front-end fuzz tests (CLI flags, wizard answers): each example runs real
 # work that may take seconds, and reuses module fixtures that are safe to share.
 FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
