@@ -26,18 +26,11 @@ from colorize.devices import load_tensorflow
 
 def hue_outcomes(original: np.ndarray, colorized: np.ndarray) -> dict[str, np.ndarray]:
     """Return boolean masks over the vivid pixels: hit, gray, near (30..60 degrees off), wrong (further); foliage."""
-    true_ab = color.rgb_to_lab(original)[..., 1:].reshape(-1, 2)
-    given_ab = color.rgb_to_lab(colorized)[..., 1:].reshape(-1, 2)
-    vivid = np.hypot(*true_ab.T) >= metrics.VIVID_CHROMA
-    true_ab, given_ab = true_ab[vivid], given_ab[vivid]
-    true_hue = np.degrees(np.arctan2(true_ab[:, 1], true_ab[:, 0]))
-    gap = np.abs((np.degrees(np.arctan2(given_ab[:, 1], given_ab[:, 0])) - true_hue + 180.0) % 360.0 - 180.0)
-    gray = np.hypot(*given_ab.T) < metrics.COLOURED_CHROMA
-    low, high = metrics.FOLIAGE_HUE_DEGREES
-    return {"hit": ~gray & (gap <= metrics.HUE_TOLERANCE_DEGREES), "gray": gray,
-            "near": ~gray & (gap > metrics.HUE_TOLERANCE_DEGREES) & (gap <= 2 * metrics.HUE_TOLERANCE_DEGREES),
-            "wrong": ~gray & (gap > 2 * metrics.HUE_TOLERANCE_DEGREES),
-            "foliage": (true_hue % 360.0 >= low) & (true_hue % 360.0 <= high)}
+    hues = metrics.vivid_hues(color.rgb_to_lab(original)[..., 1:].reshape(-1, 2),
+                              color.rgb_to_lab(colorized)[..., 1:].reshape(-1, 2))
+    near = hues.hue_gap <= 2 * metrics.HUE_TOLERANCE_DEGREES
+    return {"hit": hues.hits, "gray": ~hues.coloured, "near": hues.coloured & ~hues.hits & near,
+            "wrong": hues.coloured & ~near, "foliage": hues.foliage}
 
 
 def main() -> int:

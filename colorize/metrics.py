@@ -24,7 +24,7 @@ SSIM and colourfulness are means over images.
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -215,18 +215,35 @@ def _hue_degrees(ab: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(ab[:, 1], ab[:, 0]))
 
 
-def _hue_counts_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> HueCounts:
+class VividHues(NamedTuple):
+    """Per vivid pixel (true chroma at least VIVID_CHROMA): is it given a colour, how far off its hue, is it foliage."""
+    coloured: np.ndarray     # bool: candidate chroma at least COLOURED_CHROMA
+    hue_gap: np.ndarray      # degrees between true and candidate hue, the short way round (0..180)
+    foliage: np.ndarray      # bool: true hue in FOLIAGE_HUE_DEGREES
+
+    @property
+    def hits(self) -> np.ndarray:
+        """Return the pixels hue recall counts as right: coloured, within HUE_TOLERANCE_DEGREES."""
+        return self.coloured & (self.hue_gap <= HUE_TOLERANCE_DEGREES)
+
+
+def vivid_hues(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> VividHues:
+    """Return VividHues of the (N, 2) ab pixels whose reference is vivid: what hue and green recall count."""
     vivid = _ab_length(reference_ab) >= VIVID_CHROMA
     reference_ab, candidate_ab = reference_ab[vivid], candidate_ab[vivid]
     reference_hue = _hue_degrees(reference_ab)
     # The gap the short way round the wheel: 175 and -175 degrees are 10 apart, not 350.
     hue_gap = np.abs((_hue_degrees(candidate_ab) - reference_hue + 180.0) % 360.0 - 180.0)
-    coloured = _ab_length(candidate_ab) >= COLOURED_CHROMA
-    hits = coloured & (hue_gap <= HUE_TOLERANCE_DEGREES)
     wheel_hue = reference_hue % 360.0   # 0..360, so the foliage range needs no wrap
-    foliage = (wheel_hue >= FOLIAGE_HUE_DEGREES[0]) & (wheel_hue <= FOLIAGE_HUE_DEGREES[1])
-    return HueCounts(vivid=int(vivid.sum()), vivid_hits=int(hits.sum()),
-                     foliage=int(foliage.sum()), foliage_hits=int((hits & foliage).sum()))
+    return VividHues(coloured=_ab_length(candidate_ab) >= COLOURED_CHROMA, hue_gap=hue_gap,
+                     foliage=(wheel_hue >= FOLIAGE_HUE_DEGREES[0]) & (wheel_hue <= FOLIAGE_HUE_DEGREES[1]))
+
+
+def _hue_counts_of_ab(reference_ab: np.ndarray, candidate_ab: np.ndarray) -> HueCounts:
+    hues = vivid_hues(reference_ab, candidate_ab)
+    hits = hues.hits
+    return HueCounts(vivid=int(hits.size), vivid_hits=int(hits.sum()),
+                     foliage=int(hues.foliage.sum()), foliage_hits=int((hits & hues.foliage).sum()))
 
 
 def score_image(reference: np.ndarray, candidate: np.ndarray) -> dict:
