@@ -35,13 +35,17 @@ Notify = Callable[[str], None]
 MONITOR_MODE = "min"
 
 
-def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0) -> list:
+def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0, averaged: bool = False) -> list:
     """Return the stock Keras callbacks of a run, in the order their effects depend on.
 
     ReduceLROnPlateau adds the epoch's learning rate to the logs before CSVLogger
     writes them (Keras 3 does; history.csv and the curves show it). history.csv
     is written before the backup, so a kill between the two repeats a row that
-    `runfolder.open_run_folder` trims, never loses one.
+    `runfolder.open_run_folder` trims, never loses one. `averaged` (an optimizer
+    with use_ema) puts SwapEMAWeights first: validation, the monitor, the
+    checkpoint and the backup all see the averaged weights between epochs, and
+    it swaps the trained ones back in when the next epoch begins (so a backup
+    restores both, each in its place).
     """
     # A resumed run starts ModelCheckpoint from the best value already logged, so
     # a worse first epoch after the restart does not replace the best weights.
@@ -55,6 +59,8 @@ def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0) 
         keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE_NAME), append=initial_epoch > 0),
         keras.callbacks.BackupAndRestore(str(run_dir / BACKUP_DIR_NAME)),
     ]
+    if averaged:
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=config.monitor, mode=MONITOR_MODE,
                                                        patience=EARLY_STOPPING_PATIENCE))

@@ -248,14 +248,16 @@ class ChromaGap(_ColourMetric):
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
                          classes: "ab_classes.AbClasses | None" = None, rebalance: float = 1.0,
-                         pixel_weights: bool = False) -> keras.Model:
+                         pixel_weights: bool = False, ema_momentum: float | None = None) -> keras.Model:
     """Compile the model training fits with Adam, its loss and the colour metrics; return it.
 
     A regression model (ab out) trains with L1 (see LEAKY_SLOPE's comment for the
     measured comparison), per-pixel weighted for a self-training student
     (`pixel_weights`). A class head's logits view trains with the rebalanced
     cross-entropy, which reads per-pixel weights whenever y_true has them;
-    `rebalance` is Zhang's lambda (1: no rebalancing).
+    `rebalance` is Zhang's lambda (1: no rebalancing). With `ema_momentum`, Adam
+    also keeps an exponential moving average of the weights (fit_model then
+    swaps it in for validation and checkpoints: callbacks.build_callbacks).
     """
     if classes is None:
         loss = PixelWeightedL1(name="pixel_weighted_l1") if pixel_weights else keras.losses.MeanAbsoluteError()
@@ -265,7 +267,9 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
         weights = ab_classes.rebalancing_weights(classes.prior, rebalance)
         loss = ab_classes.AbClassLoss(classes.centres, weights, head_stride)
         class_head = {"centres": classes.centres.tolist(), "head_stride": head_stride}
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss,
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, use_ema=ema_momentum is not None,
+                                      ema_momentum=ema_momentum if ema_momentum is not None else 0.99)
+    model.compile(optimizer=optimizer, loss=loss,
                   metrics=[AbMeanAbsoluteError(class_head=class_head), ChromaGap(class_head=class_head)])
     return model
 

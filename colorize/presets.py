@@ -15,9 +15,13 @@ from colorize.errors import UsageError
 # use dilated convs for the same reason: colour needs context). The pretrained
 # preset starts from ImageNet-trained EfficientNet-Lite0 (encoder.py) and
 # predicts ab classes (ab_classes.py): see model.build_pretrained_unet.
+# `ema_momentum`: the weights saved, scored and checkpointed are Adam's
+# exponential moving average of the trained ones (Polyak averaging); on 205
+# photos the raw weights of one epoch swing the colours of whole photos from
+# seed to seed (data/models/README.md, run 18).
 PRESETS: dict[str, dict] = {
     "pretrained": {"encoder": "efficientnet_lite0", "decoder_widths": (192, 128, 96), "head_stride": 4, "global_context": 256,
-                   "rebalance": 1.0, "temperature": 1.0, "size_multiple": 32,
+                   "rebalance": 1.0, "temperature": 1.0, "ema_momentum": 0.99, "size_multiple": 32,
                    "image_size": 128, "batch_size": 16, "learning_rate": 1e-3,
                    "description": "starts from a network that already knows objects (ImageNet): "
                                   "the best colours; about 7.6 M parameters, 3.4 M of them the frozen ImageNet encoder"},

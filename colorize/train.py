@@ -187,13 +187,14 @@ class ModelToTrain:
     classes: object = None           # ab_classes.AbClasses of a class head, else None
     rebalance: float = 1.0           # Zhang's lambda for a class head (1: no rebalancing)
     student: bool = False            # a self-training student: head dropout, per-pixel weighted loss
+    ema_momentum: float | None = None  # the preset's weight averaging (None: the raw weights are kept)
 
     def compile(self, fit_model):
         """Compile `fit_model` (this one's, or a clone of it) with this run's loss and rate; return it."""
         from colorize.model import compile_for_training
 
         return compile_for_training(fit_model, self.learning_rate, classes=self.classes, rebalance=self.rebalance,
-                                    pixel_weights=self.student)
+                                    pixel_weights=self.student, ema_momentum=self.ema_momentum)
 
 
 def _training_photo_classes(split, notify: Notify, centres=None):
@@ -240,7 +241,8 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
         fit_model = ab_classes.logits_view(model) if classes is not None else model
         settings = preset_settings(config.preset)
         trainee = ModelToTrain(model, fit_model, config.learning_rate or float(settings["learning_rate"]),
-                               classes, float(settings.get("rebalance", 1.0)), student)
+                               classes, float(settings.get("rebalance", 1.0)), student,
+                               settings.get("ema_momentum"))
         trainee.compile(fit_model)
         return trainee
 
@@ -304,5 +306,7 @@ def fit_model(model, config: TrainConfig, split, run_dir: Path, initial_epoch: i
         # shuffle=False: the tf.data pipeline shuffles itself (Keras would only warn).
         model.fit(training, validation_data=validation, epochs=config.epochs, shuffle=False,
                   steps_per_epoch=training_steps_per_epoch(config, split),
-                  callbacks=[stopper, quiet, *build_callbacks(config, run_dir, initial_epoch)], verbose=verbose)
+                  callbacks=[stopper, quiet, *build_callbacks(config, run_dir, initial_epoch,
+                                                              averaged=bool(model.optimizer.use_ema))],
+                  verbose=verbose)
     return stopper.interrupted

@@ -91,6 +91,38 @@ def test_colour_metric_monitors_work_in_auto_mode(tmp_path):
     assert (tmp_path / "best.keras").exists()
 
 
+def test_weight_averaging_is_what_validation_scores_and_the_checkpoint_keeps(tmp_path):
+    """With ema_momentum, each epoch's val_loss, ModelCheckpoint and the model fit leaves
+    are Adam's averaged weights, not the last step's: the checkpoint reproduces the
+    best logged val_loss, and the model fit leaves reproduces the last one."""
+    from colorize.callbacks import build_callbacks
+    from colorize.config import TrainConfig
+    from colorize.constants import CHECKPOINT_FILE_NAME, HISTORY_FILE_NAME
+
+    assert not model.compile_for_training(model.build_unet("tiny")).optimizer.use_ema
+    lightness, ab = random_pair(8, 16, 16, seed=5)
+    held_out = random_pair(4, 16, 16, seed=6)
+    keras.utils.set_random_seed(3)
+    net = model.compile_for_training(model.build_unet("tiny"), learning_rate=0.05, ema_momentum=0.5)
+    assert net.optimizer.use_ema and net.optimizer.ema_momentum == 0.5
+    callbacks = build_callbacks(TrainConfig(preset="tiny", image_size=16), tmp_path, averaged=True)
+    kinds = [type(callback) for callback in callbacks]
+    assert kinds[0] is keras.callbacks.SwapEMAWeights and callbacks[0].swap_on_epoch
+    assert keras.callbacks.SwapEMAWeights not in [type(callback) for callback in
+                                                 build_callbacks(TrainConfig(), tmp_path / "plain")]
+    history = net.fit(lightness, ab, validation_data=held_out, epochs=3, batch_size=2, verbose=0,
+                      callbacks=callbacks)
+    assert (tmp_path / HISTORY_FILE_NAME).is_file()
+    best = model.compile_for_training(model.build_unet("tiny"))
+    best.load_weights(tmp_path / CHECKPOINT_FILE_NAME)
+    assert best.evaluate(*held_out, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        min(history.history["val_loss"]), rel=1e-5)
+    # fit ends with the averaged weights in the model: what the last epoch's val_loss scored
+    # (without the swap, validation would have scored the last step's weights instead).
+    assert net.evaluate(*held_out, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        history.history["val_loss"][-1], rel=1e-5)
+
+
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
 def test_saved_model_round_trips_with_and_without_compile(tmp_path, suffix):
     lightness, ab = random_pair(4, 16, 16)
