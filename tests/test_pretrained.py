@@ -10,7 +10,7 @@ import pytest
 
 from colorize import ab_classes, model
 from colorize.modelfile import inspect_model, load_model_file
-from colorize.presets import ENCODER_BLOCKS
+from colorize.presets import ENCODER_BLOCKS, PRESETS
 from conftest import colorful_image, run_colorize, save_image
 
 
@@ -64,7 +64,7 @@ def test_train_pretrained_preset_end_to_end_and_predict_with_the_file(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {"hue_recall", "green_recall"} <= set(metrics) and metrics["gray_baseline"]["hue_recall"] == 0.0
     trained = load_model_file(run_dir / "model.keras")
-    assert ab_classes.class_head_settings(trained)["temperature"] == pytest.approx(1.0)
+    assert ab_classes.class_head_settings(trained)["temperature"] == pytest.approx(PRESETS["pretrained"]["temperature"])
     gray = tmp_path / "gray.png"
     save_image(gray, np.full((50, 70), 120, np.uint8))
     predicted = run_colorize("predict", "--model", str(run_dir / "model.keras"), "--input", str(gray),
