@@ -225,13 +225,15 @@ def write_manifest(output: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
-def unpack_package(package: str, version: str, files: dict[str, str],
-                   cache: Path) -> tuple[Path, str, list[dict[str, str]], Path] | None:
-    """Fetch and unpack one package (a warning when it is missing or another version).
+def unpack_package(package: str, version: str, files: dict[str, str] | list[str], cache: Path,
+                   fetch: Callable[[str, str, Path], Path | None] = fetch_deb,
+                   ) -> tuple[Path, str, list[dict[str, str]], Path] | None:
+    """Fetch (with `fetch`, the system's apt by default) and unpack one package.
 
-    Return (unpacked root, the version got, its copyright stanzas, its copyright file), or None.
+    A warning when it is missing or another version. Return (unpacked root,
+    the version got, its copyright stanzas, its copyright file), or None.
     """
-    deb = fetch_deb(package, version, cache / "debs")
+    deb = fetch(package, version, cache / "debs")
     if deb is None:
         warn(f"skipping {package}'s {len(files)} photos")
         return None

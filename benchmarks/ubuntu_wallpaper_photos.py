@@ -102,7 +102,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from outside_album import MANIFEST_FIELDS, deb_version, dep5_stanzas, extract, save_photo, warn
+from outside_album import MANIFEST_FIELDS, deb_version, extract, save_photo, unpack_package, warn
 
 UBUNTU_SOURCE = "http://archive.ubuntu.com/ubuntu noble main universe"
 DEBIAN_SOURCE = "http://deb.debian.org/debian trixie main"
@@ -846,17 +846,10 @@ def main() -> int:
     rows, sizes = [], []
     for package, (version, folder, files) in CHOSEN.items():
         apt = apt or ubuntu_apt(cache)
-        deb = apt.fetch(package, version, cache / "debs")
-        if deb is None:
-            warn(f"skipping {package}'s {len(files)} photos")
+        unpacked = unpack_package(package, version, list(files), cache, apt.fetch)
+        if unpacked is None:
             continue
-        got = deb_version(deb)
-        if got != version:
-            warn(f"{package} {got} is not {version}, the version the photos were chosen from")
-        root = extract(deb, cache / "extract")
-        copyright_file = root / "usr/share/doc" / package / "copyright"
-        stanzas = dep5_stanzas(copyright_file.read_text(encoding="utf-8", errors="replace")) \
-            if copyright_file.exists() else []
+        root, got, stanzas, _ = unpacked
         for file, subject in files.items():
             source = root / folder / file
             if not source.is_file():
