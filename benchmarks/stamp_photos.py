@@ -4,7 +4,7 @@ data/default's held-out photos are mostly GCompris' pictures of one thing each
 (a tool, a fish, a crab, a panda, a monument), and the shipped model's misses
 are whole objects given the wrong colour. The landscape photos of
 training_photos.py taught it that outdoor texture is brown; these are the
-kind of photo the held-out ones are. tuxpaint-stamps-default (GPL-2+, the
+kind of photo the held-out ones are. tuxpaint-stamps-default (GPL-2, the
 Debian package training_photos.py set aside as cut-outs) holds about 130
 photographic cut-outs: birds, fish, insects, mammals, fruit, vegetables,
 flowers, mushrooms, trees, tools, vehicles. Each chosen stamp is laid on white
@@ -38,23 +38,34 @@ MARGIN = 0.08                  # of the cut-out's long side, on each side
 # folder under STAMPS: the chosen stamps in it
 CHOSEN: dict[str, list[str]] = {
     "animals/amphibians/": ["frog-1.png", "frog.png"],
-    "animals/birds/": ["albino_peahen.png", "crowned_crane.png", "cuckoo.png", "drake.png", "duck.png", "gander.png", "guineafowl.png", "helmeted_guineafowl.png", "hen.png", "lark.png", "little-penguin.png", "nandou.png", "ostrich.png", "peacock.png", "pelican.png", "penguin.png", "pink_flamingo.png", "quetzal.png", "rooster.png", "tucan.png", "turkey.png", "vulture.png"],
+    "animals/birds/": [
+        "albino_peahen.png", "crowned_crane.png", "cuckoo.png", "drake.png", "duck.png", "gander.png",
+        "guineafowl.png", "helmeted_guineafowl.png", "hen.png", "lark.png", "little-penguin.png",
+        "nandou.png", "ostrich.png", "peacock.png", "pelican.png", "penguin.png", "pink_flamingo.png",
+        "quetzal.png", "rooster.png", "tucan.png", "turkey.png", "vulture.png"
+    ],
     "animals/fish/": ["butterflyfish.png", "coraltrout.png", "lionfish.png", "lobster.png", "seahorse.png"],
     "animals/insects/": ["grasshopper.png", "hornet.png", "hoverfly.png", "mantis.png", "xanthia.png"],
     "animals/mammals/apes/": ["chimp.png"],
     "animals/mammals/aquatic/": ["dolphin.png", "otter.png"],
     "animals/mammals/bears/": ["european-bear.png"],
     "animals/mammals/bears/toys/": ["edward_bear.png"],
-    "animals/mammals/bovines/": ["cow.png", "gnu-baby-stand.png", "gnu-baby.png", "goat.png", "indian_blackbuck.png", "zebu.png"],
+    "animals/mammals/bovines/": [
+        "cow.png", "gnu-baby-stand.png", "gnu-baby.png", "goat.png", "indian_blackbuck.png", "zebu.png"
+    ],
     "animals/mammals/camel/": ["camel.png", "dromedary.png"],
     "animals/mammals/cats/": ["lion-2.png", "tiger.png", "tiger_sumatran.png"],
     "animals/mammals/deer/": ["doe.png"],
     "animals/mammals/equines/": ["donkey.png", "horse.png", "zebra.png"],
-    "animals/mammals/": ["giraffe.png", "hippopotamus.png", "pig_golden.png", "pig_golden2.png", "wildboar.png"],
+    "animals/mammals/": [
+        "giraffe.png", "hippopotamus.png", "pig_golden.png", "pig_golden2.png", "wildboar.png"
+    ],
     "animals/mammals/rodents/": ["beaver.png", "capybara.png", "squirrel.png"],
     "animals/marsupials/": ["koala.png"],
     "animals/shellfish/": ["abalone.png"],
-    "food/fruit/": ["Apricot_whole.png", "Cherry_Stella.png", "Strawberry2.png", "cherimoya.png", "orange_seville.png"],
+    "food/fruit/": [
+        "Apricot_whole.png", "Cherry_Stella.png", "Strawberry2.png", "cherimoya.png", "orange_seville.png"
+    ],
     "food/spices/": ["ginger.png"],
     "food/vegetables/": ["broccoli.png", "corn.png"],
     "hobbies/": ["binoculars.png", "camera_35mm.png"],
@@ -67,12 +78,18 @@ CHOSEN: dict[str, list[str]] = {
     "people/": ["fireman200b.png"],
     "people/toys/": ["grannysmith.png"],
     "plants/": ["eggplant.png", "lavender.png", "lettuce_bolted.png", "thyme.png"],
-    "plants/flowers/": ["adeenia.png", "anemone_red.png", "daffodil.png", "iris.png", "pigface.png", "red-gazania.png", "whitestar-petunia.png"],
+    "plants/flowers/": [
+        "adeenia.png", "anemone_red.png", "daffodil.png", "iris.png", "pigface.png", "red-gazania.png",
+        "whitestar-petunia.png"
+    ],
     "plants/flowers/plastic/": ["chuvanna_plastic_poo.png"],
     "plants/mushrooms/": ["cep-1.png", "cep-2.png", "cep.png"],
     "plants/trees/": ["holm_oak.png", "liberia-palm.png", "rambutan.png", "tree336.png"],
     "seasonal/": ["candle.png"],
-    "seasonal/christmas/": ["Candy_cane_photo_1.png", "Candy_cane_photo_2.png", "Christmas_Tree_photo.png", "Christmas_pudding.png", "German_Christmas_toy.png", "Roast_turkey.png"],
+    "seasonal/christmas/": [
+        "Candy_cane_photo_1.png", "Candy_cane_photo_2.png", "Christmas_Tree_photo.png",
+        "Christmas_pudding.png", "German_Christmas_toy.png", "Roast_turkey.png"
+    ],
     "seasonal/easter/": ["daffodil.png"],
     "seasonal/halloween/": ["grave-a.png", "grave-f.png"],
     "space/": ["apollo_lander.png", "spacewalk.png", "voyager2.png"],
