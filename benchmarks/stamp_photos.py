@@ -102,7 +102,8 @@ CHOSEN: dict[str, list[str]] = {
     "vehicles/": ["garbagetruck.png", "wheel_tractor.png"],
     "vehicles/masstransit/": ["green_korean_bus.png"],
     "vehicles/race/": ["indycar.png"],
-    "vehicles/ship/": ["chineseJunk.png", "walnutBoat.png"],}
+    "vehicles/ship/": ["chineseJunk.png", "walnutBoat.png"],
+}
 
 
 def save_cut_out(source: Path, target: Path) -> None:
