@@ -1,6 +1,7 @@
-"""The callbacks of a `fit`: the stock Keras ones that keep a run's books, and two
+"""The callbacks of a `fit`: the stock Keras ones that keep a run's books, and
 small ones of ours (Ctrl-C stops after the step; TensorFlow's native noise is
-kept off the screen during the first step).
+kept off the screen during the first step; Keras's weight-average swap mended
+for runs that resume or stop early).
 
 Imported by train.fit_model only, after TensorFlow has been loaded quietly.
 """
@@ -42,10 +43,9 @@ def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0, 
     writes them (Keras 3 does; history.csv and the curves show it). history.csv
     is written before the backup, so a kill between the two repeats a row that
     `runfolder.open_run_folder` trims, never loses one. `averaged` (an optimizer
-    with use_ema) puts SwapEMAWeights first: validation, the monitor, the
-    checkpoint and the backup all see the averaged weights between epochs, and
-    it swaps the trained ones back in when the next epoch begins (so a backup
-    restores both, each in its place).
+    with use_ema) puts AveragedWeightsBetweenEpochs first, so validation, the
+    monitor, the checkpoint and the backup all see the averaged weights, and its
+    companion last, so that a stop by any callback before it keeps them too.
     """
     # A resumed run starts ModelCheckpoint from the best value already logged, so
     # a worse first epoch after the restart does not replace the best weights.
@@ -59,14 +59,57 @@ def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0, 
         keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE_NAME), append=initial_epoch > 0),
         keras.callbacks.BackupAndRestore(str(run_dir / BACKUP_DIR_NAME)),
     ]
-    if averaged:
-        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=config.monitor, mode=MONITOR_MODE,
                                                        patience=EARLY_STOPPING_PATIENCE))
     if config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR_NAME)))
+    if averaged:
+        averaging = AveragedWeightsBetweenEpochs()
+        callbacks = [averaging, *callbacks, averaging.keeper()]
     return callbacks
+
+
+class AveragedWeightsBetweenEpochs(keras.callbacks.SwapEMAWeights):
+    """SwapEMAWeights(swap_on_epoch=True), mended for a run that resumes or stops early.
+
+    Between epochs the model holds the optimizer's average and the optimizer the
+    trained weights; when the next epoch begins they swap back. Stock Keras gets
+    two cases wrong (measured: tests/test_model.py):
+    - a resumed run: BackupAndRestore saved the between-epochs state, but a new
+      SwapEMAWeights assumes the trained weights are in the model, so training
+      went on from the average and averaged the trained weights from then on;
+    - a run stopped before its last epoch (early stopping, Ctrl-C): `fit` ends by
+      copying the optimizer's slot, by then the trained weights, into the model.
+    """
+
+    def __init__(self):
+        super().__init__(swap_on_epoch=True)
+        self._first_epoch_of_fit = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # fit starts past epoch 0 only when BackupAndRestore restored an epoch's end.
+        if self._first_epoch_of_fit and epoch > 0:
+            self._ema_weights_in_model = True
+        self._first_epoch_of_fit = False
+        super().on_epoch_begin(epoch, logs)
+
+    def keeper(self) -> keras.callbacks.Callback:
+        """Return the callback to run last: when the epoch ends the run, the average stays in the model."""
+        return _KeepAverageWhenStopping(self)
+
+    def keep_average_if_stopping(self) -> None:
+        if self.model.stop_training and self._ema_weights_in_model:
+            self._finalize_ema_values()   # the optimizer's slot := the average, which fit then copies
+
+
+class _KeepAverageWhenStopping(keras.callbacks.Callback):
+    def __init__(self, averaging: AveragedWeightsBetweenEpochs):
+        super().__init__()
+        self.averaging = averaging
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.averaging.keep_average_if_stopping()
 
 
 class StopOnInterrupt(keras.callbacks.Callback):

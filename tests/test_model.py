@@ -106,10 +106,9 @@ def test_weight_averaging_is_what_validation_scores_and_the_checkpoint_keeps(tmp
     net = model.compile_for_training(model.build_unet("tiny"), learning_rate=0.05, ema_momentum=0.5)
     assert net.optimizer.use_ema and net.optimizer.ema_momentum == 0.5
     callbacks = build_callbacks(TrainConfig(preset="tiny", image_size=16), tmp_path, averaged=True)
-    kinds = [type(callback) for callback in callbacks]
-    assert kinds[0] is keras.callbacks.SwapEMAWeights and callbacks[0].swap_on_epoch
-    assert keras.callbacks.SwapEMAWeights not in [type(callback) for callback in
-                                                 build_callbacks(TrainConfig(), tmp_path / "plain")]
+    assert isinstance(callbacks[0], keras.callbacks.SwapEMAWeights) and callbacks[0].swap_on_epoch
+    assert not any(isinstance(callback, keras.callbacks.SwapEMAWeights)
+                   for callback in build_callbacks(TrainConfig(), tmp_path / "plain"))
     history = net.fit(lightness, ab, validation_data=held_out, epochs=3, batch_size=2, verbose=0,
                       callbacks=callbacks)
     assert (tmp_path / HISTORY_FILE_NAME).is_file()
@@ -119,6 +118,72 @@ def test_weight_averaging_is_what_validation_scores_and_the_checkpoint_keeps(tmp
         min(history.history["val_loss"]), rel=1e-5)
     # fit ends with the averaged weights in the model: what the last epoch's val_loss scored
     # (without the swap, validation would have scored the last step's weights instead).
+    assert net.evaluate(*held_out, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        history.history["val_loss"][-1], rel=1e-5)
+
+
+def _averaged_tiny_net():
+    keras.utils.set_random_seed(3)
+    return model.compile_for_training(model.build_unet("tiny"), learning_rate=0.05, ema_momentum=0.5)
+
+
+class _KillAtEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt   # the process dies here: what BackupAndRestore saved is all that is left
+
+
+def test_a_killed_averaged_run_resumes_exactly_as_if_never_killed(tmp_path):
+    """BackupAndRestore saves the between-epochs state (the average in the model, the
+    trained weights in the optimizer). Stock SwapEMAWeights, new after the restart,
+    took the average for the trained weights: training went on from the wrong ones."""
+    from colorize.callbacks import build_callbacks
+    from colorize.config import TrainConfig
+
+    data, held_out = random_pair(8, 16, 16, seed=5), random_pair(4, 16, 16, seed=6)
+    config = TrainConfig(preset="tiny", image_size=16)
+
+    def fit(net, run_dir, initial_epoch=0, extra=()):
+        run_dir.mkdir(exist_ok=True)
+        return net.fit(*data, validation_data=held_out, epochs=4, batch_size=2, verbose=0, shuffle=False,
+                       callbacks=[*build_callbacks(config, run_dir, initial_epoch, averaged=True), *extra])
+
+    whole = _averaged_tiny_net()
+    whole_losses = fit(whole, tmp_path / "whole").history["val_loss"]
+    with pytest.raises(KeyboardInterrupt):
+        fit(_averaged_tiny_net(), tmp_path / "killed", extra=[_KillAtEpoch(2)])
+    resumed = _averaged_tiny_net()
+    resumed_losses = fit(resumed, tmp_path / "killed", initial_epoch=2).history["val_loss"]
+    assert resumed_losses == pytest.approx(whole_losses[2:], rel=1e-5)
+    for mine, reference in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-6)
+
+
+def test_an_averaged_run_stopped_early_keeps_the_average_it_scored(tmp_path):
+    """Ctrl-C (as train.fit_model orders the callbacks) or early stopping ends fit
+    before its last epoch; stock Keras then copied the trained weights over the
+    average, so the model kept was not the one validation had scored."""
+    from colorize.callbacks import StopOnInterrupt, build_callbacks
+    from colorize.config import TrainConfig
+
+    data, held_out = random_pair(8, 16, 16, seed=5), random_pair(4, 16, 16, seed=6)
+    stopper = StopOnInterrupt(lambda message: None)
+
+    class CtrlCInSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            stopper.interrupted = epoch == 1
+
+    config = TrainConfig(preset="tiny", image_size=16, save_best=False, early_stopping=True)
+    callbacks = build_callbacks(config, tmp_path, averaged=True)
+    assert [type(callback) for callback in callbacks].index(keras.callbacks.EarlyStopping) < len(callbacks) - 1
+    net = _averaged_tiny_net()
+    history = net.fit(*data, validation_data=held_out, epochs=5, batch_size=2, verbose=0, shuffle=False,
+                      callbacks=[CtrlCInSecondEpoch(), stopper, *callbacks])
+    assert len(history.history["val_loss"]) == 2
     assert net.evaluate(*held_out, verbose=0, return_dict=True)["loss"] == pytest.approx(
         history.history["val_loss"][-1], rel=1e-5)
 
