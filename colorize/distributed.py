@@ -5,7 +5,8 @@ Keras 3 `fit` fails under MultiWorkerMirroredStrategy (`Attempt to convert a
 value (PerReplica...)`, keras-team/keras#20585, DESIGN.md), so this module runs
 the loop itself: `strategy.run` on a `tf.function` step, the per-replica loss
 scaled by the GLOBAL batch, gradients all-reduced by the strategy, and the
-effects of the stock callbacks (callbacks.py) re-done by hand: best model written
+effects of the stock callbacks (callbacks.py) re-done by hand: validation and the
+model file see the weight average when the optimizer keeps one, best model written
 by the chief only (atomically, as every model file: runfolder.save_model), a
 ReduceLROnPlateau-like schedule, history.csv, and backup/restore through
 tf.train.CheckpointManager in the run folder.
@@ -17,6 +18,7 @@ decision below (save, lower the rate) depends only on values all workers share.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -359,8 +361,32 @@ def check_split_for_workers(split, role: WorkerRole) -> None:
                              f"(one each); this split has {len(files)}. Use more images or fewer workers.")
 
 
-def end_epoch(state: TrainingState, row: dict, monitor: str, config, run_dir: Path, role: WorkerRole) -> bool:
-    """Do the callbacks' work after an epoch (same decisions on every worker); return True if saved as best."""
+@contextlib.contextmanager
+def averaged_weights_in(model):
+    """While inside, the model holds the optimizer's weight average (Adam's use_ema).
+
+    What fit's callbacks.AveragedWeightsBetweenEpochs gives validation and the
+    saved model; the trained weights are back in place after, for the backup and
+    the next epoch. Keras's own swap is used: it updates mirrored variables through
+    the strategy. A plain optimizer leaves the model as it is.
+    """
+    import keras
+
+    if not getattr(model.optimizer, "use_ema", False):
+        yield
+        return
+    swap = keras.callbacks.SwapEMAWeights()
+    swap.set_model(model)
+    swap._swap_variables()
+    try:
+        yield
+    finally:
+        swap._swap_variables()
+
+
+def save_if_improved(state: TrainingState, row: dict, monitor: str, config, run_dir: Path,
+                     role: WorkerRole) -> bool:
+    """ModelCheckpoint's and ReduceLROnPlateau's work (same decisions on every worker); return True if saved as best."""
     optimizer = state.model.optimizer
     optimizer.learning_rate = state.plateau.next_rate(row[monitor], row["learning_rate"])
     improved = row[monitor] < float(state.best_monitored.numpy())
@@ -368,11 +394,15 @@ def end_epoch(state: TrainingState, row: dict, monitor: str, config, run_dir: Pa
         state.best_monitored.assign(row[monitor])
     if improved or not config.save_best:
         save_model_on_every_worker(state.model, run_dir / MODEL_FILE_NAME, role)
-    if role.is_chief:  # before the backup, as CSVLogger runs before BackupAndRestore with fit
+    return improved
+
+
+def end_epoch(state: TrainingState, row: dict, run_dir: Path, role: WorkerRole) -> None:
+    """CSVLogger's and BackupAndRestore's work, in that order as with fit."""
+    if role.is_chief:
         append_history_row(run_dir / HISTORY_FILE_NAME, row)
     state.epochs_done.assign(row["epoch"] + 1)
     write_backup(state, run_dir / BACKUP_DIR_NAME, role)
-    return improved
 
 
 def train_multiworker(model, config, split, run_dir: Path, strategy=None, notify: Notify | None = None,
@@ -411,8 +441,10 @@ def train_multiworker(model, config, split, run_dir: Path, strategy=None, notify
             row["loss"] += float(train_step(iterator)) / steps
             if progress:
                 progress((epoch - first_epoch) * steps + step + 1, (config.epochs - first_epoch) * steps)
-        row["val_loss"] = validation_loss(validation_data, validation_sums)
-        improved = end_epoch(state, row, monitor, config, run_dir, role)
+        with averaged_weights_in(model):   # as with fit: validation and the model file see the average
+            row["val_loss"] = validation_loss(validation_data, validation_sums)
+            improved = save_if_improved(state, row, monitor, config, run_dir, role)
+        end_epoch(state, row, run_dir, role)
         for key in ("loss", "val_loss", "learning_rate"):
             history.setdefault(key, []).append(row[key])
         notify(f"Epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}"

@@ -204,3 +204,51 @@ def test_the_multiworker_loop_saves_every_model_under_a_temporary_name_first(col
     for name in ("model.keras", "model.h5"):
         assert inspect_model(load_model_file(run_dir / name)).kind == "ab"
     assert not [path.name for path in run_dir.rglob("*") if "partial" in path.name]
+
+
+AVERAGED_WEIGHTS_SCRIPT = """
+import json, sys
+from colorize.devices import load_tensorflow
+load_tensorflow()
+import numpy as np
+from colorize import distributed, presets
+presets.PRESETS["tiny"] = dict(presets.PRESETS["tiny"], ema_momentum=0.5)   # weight averaging, as the pretrained preset
+validated, trained = [], []
+plain_validation_loss, plain_end_epoch = distributed.validation_loss, distributed.end_epoch
+def recorded_validation_loss(*args):
+    validated.append([weight.numpy().copy() for weight in WATCHED[0].trainable_weights])
+    return plain_validation_loss(*args)
+def recorded_end_epoch(state, *args):
+    trained.append([weight.numpy().copy() for weight in state.model.trainable_weights])
+    return plain_end_epoch(state, *args)
+WATCHED = []
+plain_build_state = distributed.build_training_state
+def watched_build_state(strategy, model):
+    WATCHED.append(model)
+    return plain_build_state(strategy, model)
+distributed.validation_loss, distributed.end_epoch = recorded_validation_loss, recorded_end_epoch
+distributed.build_training_state = watched_build_state
+from colorize.config import TrainConfig
+from colorize.modelfile import load_model_file
+from colorize.train import train_model
+config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=2, test_size=0, image_size=32, batch_size=8,
+                     preset="tiny", strategy="multiworker", run_name="averaged", save_best=False)
+result = train_model(config)
+saved = load_model_file(result.files["model"]).trainable_weights
+print(json.dumps({
+    "saved_is_validated": all(np.allclose(s.numpy(), v, atol=1e-6) for s, v in zip(saved, validated[-1])),
+    "validated_differs_from_trained": any(not np.allclose(v, t) for v, t in zip(validated[-1], trained[-1])),
+    "epochs": len(trained)}))
+"""
+
+
+def test_the_multiworker_loop_validates_and_saves_the_weight_average(color_folder, tmp_path):
+    """With an optimizer that averages its weights (the pretrained preset's), the custom loop
+    does what fit's callbacks do: validation and model.keras see the average, and training goes
+    on from the trained weights. Before, it validated and saved the trained weights."""
+    env = dict(os.environ, NO_COLOR="1", TF_CONFIG=tf_config(free_ports(1), 0))
+    process = subprocess.run([sys.executable, "-c", AVERAGED_WEIGHTS_SCRIPT, str(color_folder), str(tmp_path / "out")],
+                             capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, env=env)
+    assert process.returncode == 0, process.stdout + process.stderr
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    assert result == {"saved_is_validated": True, "validated_differs_from_trained": True, "epochs": 2}
