@@ -17,8 +17,10 @@ it (guided filter included) on
   astronaut, coffee, chelsea and rocket are no longer used here: they are in
   data/default (skimage-0001..0004). Without --outside that part is skipped.
 
-A model given as `LABEL=PATH@T` is a class-head model decoded at temperature T
+A model given as `LABEL@T=PATH` is a class-head model decoded at temperature T
 (the file's own temperature otherwise), so one command compares temperatures.
+`LABEL=A.keras+B.keras+...` scores the models as one ensemble, combined as
+`predict --model A.keras --model B.keras` combines them (`--ensemble-chroma keep`).
 
     python benchmarks/compare_models.py --outside ~/.cache/colorize-outside-album/album \
         before=OLD.keras after=data/models/default.keras
@@ -37,14 +39,18 @@ from colorize.devices import load_tensorflow
 from colorize.errors import DatasetError
 from colorize.evaluate import TABLE_ROWS, evaluate_files
 
+ENSEMBLE_SEPARATOR = "+"
+
 
 def load_colorizer(spec: str):
-    """Return (label, Colorizer) for LABEL=PATH or LABEL@T=PATH."""
+    """Return (label, colouriser) for LABEL=PATH, LABEL@T=PATH or LABEL=PATH+PATH+... (an ensemble)."""
     from colorize import ab_classes
     from colorize.modelfile import load_model_file, resolve_model_path
     from colorize.predict import Colorizer
 
     label, _, path = spec.partition("=")
+    if ENSEMBLE_SEPARATOR in path:   # as `predict --model A --model B` combines them (chroma kept)
+        return label, Colorizer.from_paths(path.split(ENSEMBLE_SEPARATOR), "keep")
     model = load_model_file(resolve_model_path(path))
     if "@" in label:
         model = ab_classes.with_temperature(model, float(label.partition("@")[2]))
@@ -65,7 +71,8 @@ def markdown_table(results: dict[str, dict]) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="LABEL=PATH or LABEL@T=PATH (T: decoding temperature)")
+    parser.add_argument("models", nargs="+",
+                        help="LABEL=PATH, LABEL@T=PATH (T: decoding temperature) or LABEL=PATH+PATH+... (an ensemble)")
     parser.add_argument("--data", default="default")
     parser.add_argument("--test-size", type=int, default=42)
     parser.add_argument("--seed", type=int, default=42)
