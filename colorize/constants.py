@@ -151,5 +151,5 @@ TRAIN_GRID_IMAGES = 8        # test photos shown in a training run's comparison 
 # paragraph or a 10000-character line is a mistake, never a path or a count).
 MAX_ANSWER_CHARS = 1000
 
-# Multi-worker training (distributed.py): the standard variable TensorFlow reads.
+# Multi-worker training (cluster.py, distributed.py): the standard variable TensorFlow reads.
 TF_CONFIG_ENV_VAR = "TF_CONFIG"

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorize.distributed import WorkerRole, read_tf_config, save_model_on_every_worker
+from colorize.cluster import WorkerRole, read_tf_config
+from colorize.distributed import save_model_on_every_worker
 from colorize.errors import OutputError, UsageError
 from conftest import REPO_ROOT, run_colorize
 
