@@ -91,6 +91,16 @@ def test_colour_metric_monitors_work_in_auto_mode(tmp_path):
     assert (tmp_path / "best.keras").exists()
 
 
+def _averaged_tiny_net():
+    keras.utils.set_random_seed(3)
+    return model.compile_for_training(model.build_unet("tiny"), learning_rate=0.05, ema_momentum=0.5)
+
+
+def _averaging_data():
+    """Return (training pair, held-out pair) for the weight-averaging tests."""
+    return random_pair(8, 16, 16, seed=5), random_pair(4, 16, 16, seed=6)
+
+
 def test_weight_averaging_is_what_validation_scores_and_the_checkpoint_keeps(tmp_path):
     """With ema_momentum, each epoch's val_loss, ModelCheckpoint and the model fit leaves
     are Adam's averaged weights, not the last step's: the checkpoint reproduces the
@@ -100,10 +110,8 @@ def test_weight_averaging_is_what_validation_scores_and_the_checkpoint_keeps(tmp
     from colorize.constants import CHECKPOINT_FILE_NAME, HISTORY_FILE_NAME
 
     assert not model.compile_for_training(model.build_unet("tiny")).optimizer.use_ema
-    lightness, ab = random_pair(8, 16, 16, seed=5)
-    held_out = random_pair(4, 16, 16, seed=6)
-    keras.utils.set_random_seed(3)
-    net = model.compile_for_training(model.build_unet("tiny"), learning_rate=0.05, ema_momentum=0.5)
+    (lightness, ab), held_out = _averaging_data()
+    net = _averaged_tiny_net()
     assert net.optimizer.use_ema and net.optimizer.ema_momentum == 0.5
     callbacks = build_callbacks(TrainConfig(preset="tiny", image_size=16), tmp_path, averaged=True)
     assert isinstance(callbacks[0], keras.callbacks.SwapEMAWeights) and callbacks[0].swap_on_epoch
@@ -120,11 +128,6 @@ def test_weight_averaging_is_what_validation_scores_and_the_checkpoint_keeps(tmp
     # (without the swap, validation would have scored the last step's weights instead).
     assert net.evaluate(*held_out, verbose=0, return_dict=True)["loss"] == pytest.approx(
         history.history["val_loss"][-1], rel=1e-5)
-
-
-def _averaged_tiny_net():
-    keras.utils.set_random_seed(3)
-    return model.compile_for_training(model.build_unet("tiny"), learning_rate=0.05, ema_momentum=0.5)
 
 
 class _KillAtEpoch(keras.callbacks.Callback):
@@ -144,7 +147,7 @@ def test_a_killed_averaged_run_resumes_exactly_as_if_never_killed(tmp_path):
     from colorize.callbacks import build_callbacks
     from colorize.config import TrainConfig
 
-    data, held_out = random_pair(8, 16, 16, seed=5), random_pair(4, 16, 16, seed=6)
+    data, held_out = _averaging_data()
     config = TrainConfig(preset="tiny", image_size=16)
 
     def fit(net, run_dir, initial_epoch=0, extra=()):
@@ -170,7 +173,7 @@ def test_an_averaged_run_stopped_early_keeps_the_average_it_scored(tmp_path):
     from colorize.callbacks import StopOnInterrupt, build_callbacks
     from colorize.config import TrainConfig
 
-    data, held_out = random_pair(8, 16, 16, seed=5), random_pair(4, 16, 16, seed=6)
+    data, held_out = _averaging_data()
     stopper = StopOnInterrupt(lambda message: None)
 
     class CtrlCInSecondEpoch(keras.callbacks.Callback):
