@@ -246,7 +246,7 @@ def test_shipped_default_model_loads_and_colourises_a_small_photo(tmp_path):
 
 
 def test_shipped_model_saved_as_h5_predicts_what_the_keras_file_predicts(tmp_path):
-    """Only default.keras ships (30 MB); `train --h5` users get the same model as .h5."""
+    """Only default.keras ships (16 MB, its weights float16); `train --h5` users get the same model as .h5."""
     from colorize.modelfile import load_model_file
     from colorize.predict import Colorizer
 
