@@ -47,17 +47,19 @@ def hue_mode_model(model, beta: float):
     allowed[chroma < MIN_CHROMA] = 1.0
 
     logits = model.get_layer(ab_classes.LOGITS_LAYER).output
-    scaled = keras.layers.Rescaling(1.0 / settings["temperature"])(logits)
-    sector_mass = keras.layers.Conv2D(SECTORS, 1, use_bias=False, trainable=False)
-    chosen = keras.layers.Softmax()(keras.layers.Rescaling(1.0 / SELECTION_TEMPERATURE)(
-        sector_mass(keras.layers.Softmax()(scaled))))
-    penalty = keras.layers.Conv2D(len(centres), 1, trainable=False)
-    expectation = keras.layers.Conv2D(2, 1, use_bias=False, trainable=False)
-    ab = expectation(keras.layers.Softmax()(keras.layers.Add()([scaled, penalty(chosen)])))
+    scaled = keras.layers.Rescaling(1.0 / settings["temperature"], name="hue_mode_temperature")(logits)
+    sector_mass = keras.layers.Conv2D(SECTORS, 1, use_bias=False, trainable=False, name="hue_mode_sector_mass")
+    probabilities = keras.layers.Softmax(name="hue_mode_probabilities")(scaled)
+    sharpened = keras.layers.Rescaling(1.0 / SELECTION_TEMPERATURE, name="hue_mode_sharpen")(sector_mass(probabilities))
+    chosen = keras.layers.Softmax(name="hue_mode_chosen_sector")(sharpened)
+    penalty = keras.layers.Conv2D(len(centres), 1, trainable=False, name="hue_mode_penalty")
+    expectation = keras.layers.Conv2D(2, 1, use_bias=False, trainable=False, name="hue_mode_expectation")
+    within_mode = keras.layers.Add(name="hue_mode_gate")([scaled, penalty(chosen)])
+    ab = expectation(keras.layers.Softmax(name="hue_mode_gated_probabilities")(within_mode))
     sector_mass.set_weights([in_sector.astype(np.float32).reshape(1, 1, -1, SECTORS)])
     penalty.set_weights([(beta * allowed.T).reshape(1, 1, SECTORS, -1), np.full(len(centres), -beta, np.float32)])
     expectation.set_weights([(centres / AB_SCALE).reshape(1, 1, -1, 2).astype(np.float32)])
-    ab = keras.layers.UpSampling2D(settings["head_stride"], interpolation="nearest")(ab)
+    ab = keras.layers.UpSampling2D(settings["head_stride"], interpolation="nearest", name="hue_mode_ab")(ab)
     return keras.Model(model.inputs, ab, name=f"{model.name}_hue_mode")
 
 
