@@ -61,14 +61,12 @@ def colour_difference(source: Path, target: Path) -> tuple[float, float]:
     import numpy as np
     import skimage.data
 
-    from colorize import color
-    from colorize.fullres import colorize_images
+    from colorize import color, metrics
     from colorize.modelfile import load_model_file
     from colorize.predict import Colorizer
 
-    photos = [getattr(skimage.data, name)() for name in SAMPLE_PHOTOS]
-    grays = [(color.rgb_to_lab(photo)[..., 0] * 2.55).round().clip(0, 255).astype(np.uint8) for photo in photos]
-    outputs = [colorize_images(Colorizer(load_model_file(path)), grays) for path in (source, target)]
+    grays = [metrics.gray_baseline(getattr(skimage.data, name)()) for name in SAMPLE_PHOTOS]
+    outputs = [Colorizer(load_model_file(path)).colorize_batch(grays) for path in (source, target)]
     differences = [np.abs(color.rgb_to_lab(a)[..., 1:] - color.rgb_to_lab(b)[..., 1:])
                    for a, b in zip(*outputs)]
     return max(float(d.max()) for d in differences), float(np.mean([d.mean() for d in differences]))
