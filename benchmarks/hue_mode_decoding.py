@@ -13,8 +13,8 @@ it beside the original:
         mean=data/models/default.keras hue-mode=/tmp/hue-mode.keras
 
 What it measured is in data/models/README.md ("What did not add"): more
-colour and a little more green, the same hue recall, 0.8 dB less PSNR. The
-misses are beliefs, not averaging.
+colour and a little more green, the same hue recall, 0.3-0.4 dB less PSNR.
+The misses are beliefs, not averaging.
 """
 
 from __future__ import annotations
