@@ -22,11 +22,12 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from _common import machine_line
-from colorize import color, metrics
+from colorize.dataset import color
+from colorize.evaluation import metrics
 from colorize.constants import PREDICT_LONG_SIDE
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset
-from colorize.devices import load_tensorflow
-from colorize.guided_filter import guided_filter
+from colorize.training.devices import load_tensorflow
+from colorize.inference.guided_filter import guided_filter
 
 SHIPPED = "guided filter, radius 8, eps 0.01 (shipped: predict.smooth_chroma)"
 
@@ -41,7 +42,7 @@ def guided(radius: int, eps: float):
 
 def variants() -> dict[str, tuple]:
     """Return name -> (smoothing of (working L, raw ab, scale), saturation)."""
-    from colorize.predict import smooth_chroma
+    from colorize.inference.predict import smooth_chroma
 
     return {
         "none": (lambda working, ab, scale: ab, 1.0),
@@ -58,7 +59,7 @@ def variants() -> dict[str, tuple]:
 
 def raw_ab(colorizer, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (full-size L, working-size L, the model's raw ab at the working size, Lab units)."""
-    from colorize.predict import full_lightness, resize_plane
+    from colorize.inference.predict import full_lightness, resize_plane
 
     lightness = full_lightness(rgb)
     working = resize_plane(lightness, *colorizer.working_size(*lightness.shape))
@@ -78,7 +79,7 @@ def main() -> None:
     files = split_dataset(scan_dataset(resolve_dataset_path(args.data)).ok, None, args.test_size,
                           args.seed).validation[:args.limit]
     load_tensorflow()
-    from colorize.predict import Colorizer, merge_full_resolution
+    from colorize.inference.predict import Colorizer, merge_full_resolution
 
     colorizer = Colorizer.from_path(args.model)
     smoothings = variants()

@@ -21,10 +21,10 @@ import time
 
 import numpy as np
 
-from colorize import color
+from colorize.dataset import color
 from colorize.constants import AB_SCALE
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 
 BIN, SIGMA = 10.0, 5.0
 
@@ -88,10 +88,10 @@ def main() -> int:
     load_tensorflow()
     import keras
 
-    from colorize.evaluate import evaluate_files
-    from colorize.loader import make_dataset
-    from colorize.model import build_unet
-    from colorize.predict import Colorizer
+    from colorize.evaluation.evaluate import evaluate_files
+    from colorize.dataset.loader import make_dataset
+    from colorize.models.model import build_unet
+    from colorize.inference.predict import Colorizer
 
     split = split_dataset(list(scan_dataset(resolve_dataset_path("default")).ok), None, 42, 42)
     centres, weights = ab_bins_and_prior(split.train, args.rebalance_mix)

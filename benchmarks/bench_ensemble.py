@@ -23,17 +23,17 @@ import time
 
 from _common import machine_line
 from compare_models import markdown_table
-from colorize import metrics
+from colorize.evaluation import metrics
 from colorize.constants import ENSEMBLE_CHROMA
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset
-from colorize.devices import load_tensorflow
-from colorize.ensemble import EnsembleColorizer
-from colorize.fullres import full_lightness, merge_full_resolution
+from colorize.training.devices import load_tensorflow
+from colorize.inference.ensemble import EnsembleColorizer
+from colorize.inference.fullres import full_lightness, merge_full_resolution
 
 
 def load_members(specs: list[str]) -> dict:
     """Return {label: Colorizer} for LABEL=PATH specs."""
-    from colorize.predict import Colorizer
+    from colorize.inference.predict import Colorizer
 
     members = {}
     for spec in specs:

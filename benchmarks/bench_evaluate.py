@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from colorize import console
+from colorize.frontends import console
 from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
-from colorize.devices import load_tensorflow
-from colorize.evaluate import TABLE_ROWS, beats_baseline, evaluate_files, format_table
-from colorize.modelfile import resolve_model_path
+from colorize.training.devices import load_tensorflow
+from colorize.evaluation.evaluate import TABLE_ROWS, beats_baseline, evaluate_files, format_table
+from colorize.models.modelfile import resolve_model_path
 
 
 def markdown_table(result: dict) -> list[str]:
@@ -60,7 +60,7 @@ def main() -> int:
         files = list(split_dataset(files, None, args.test_size, args.seed).test)
     files = files[:args.limit] if args.limit else files
     load_tensorflow()
-    from colorize.predict import Colorizer
+    from colorize.inference.predict import Colorizer
 
     model_path = resolve_model_path(args.model)
     colorizer = Colorizer.from_path(model_path)

@@ -4,7 +4,7 @@
    flip, Lab) against what a Keras user writes: keras.utils.
    image_dataset_from_directory (decode and resize in parallel, centre crop to
    the square, batches) with a map that flips and converts to Lab (the same
-   TensorFlow Lab conversion, colorize.color.tf_rgb_to_model_pair). Same photos,
+   TensorFlow Lab conversion, colorize.dataset.color.tf_rgb_to_model_pair). Same photos,
    same crop size and batch; the two take turns for --rounds full passes and
    each one's best pass counts, so load on a shared machine hits both alike.
 2. images/s of `fit` on the cpu preset fed by the loader, against `fit` fed by
@@ -30,7 +30,7 @@ def keras_directory_pipeline(folder: Path, size: int, batch: int, seed: int):
     import keras
     import tensorflow as tf
 
-    from colorize import color
+    from colorize.dataset import color
 
     images = keras.utils.image_dataset_from_directory(folder, labels=None, image_size=(size, size),
                                                       batch_size=batch, crop_to_aspect_ratio=True,
@@ -49,7 +49,7 @@ def count_images(batches) -> int:
 
 def loader_figures(files, args) -> tuple[float, float]:
     """Return (loader images/s, Keras way images/s) over the same files, best of --rounds passes each."""
-    from colorize import loader
+    from colorize.dataset import loader
 
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
@@ -72,7 +72,8 @@ def training_figures(files, args) -> tuple[float, float]:
     import keras
     import tensorflow as tf
 
-    from colorize import loader, model
+    from colorize.dataset import loader
+    from colorize.models import model
 
     stream = loader.make_dataset(files, args.size, args.batch, training=True, seed=args.seed, repeat=True)
     in_memory = list(stream.take(args.fit_steps))
@@ -101,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from colorize import dataset
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
     files = dataset.scan_dataset(dataset.resolve_dataset_path("default")).ok[:args.images]

@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def loader_at(revision: str):
-    """Import colorize/loader.py as it was at `revision` (a module apart from the current one)."""
-    source = subprocess.run(["git", "show", f"{revision}:colorize/loader.py"], cwd=REPO, check=True,
+    """Import colorize/dataset/loader.py as it was at `revision` (a module apart from the current one)."""
+    source = subprocess.run(["git", "show", f"{revision}:colorize/dataset/loader.py"], cwd=REPO, check=True,
                             capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp(prefix="loader-")) / "loader_then.py"
     path.write_text(source)
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40)
     args = parser.parse_args()
 
-    from colorize import loader as loader_now
+    from colorize.dataset import loader as loader_now
     from colorize.dataset import resolve_dataset_path, scan_dataset
 
     files = list(scan_dataset(resolve_dataset_path("default")).ok)

@@ -18,10 +18,10 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 load_tensorflow()
-from colorize.model import build_unet
-from colorize.predict import Colorizer
+from colorize.models.model import build_unet
+from colorize.inference.predict import Colorizer
 
 def rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -51,8 +51,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         model_path = Path(folder) / "cpu.keras"
         subprocess.run([sys.executable, "-c",
-                        "import sys; from colorize.devices import load_tensorflow; load_tensorflow(); "
-                        "from colorize.model import build_unet; build_unet('cpu').save(sys.argv[1])",
+                        "import sys; from colorize.training.devices import load_tensorflow; load_tensorflow(); "
+                        "from colorize.models.model import build_unet; build_unet('cpu').save(sys.argv[1])",
                         str(model_path)], check=True, capture_output=True)
         print("12 MP (4000x3000) gray photo, cpu preset, random weights, one fresh process per row")
         print("(cpu s = CPU time of all threads: compare it with wall time when the machine is shared)")

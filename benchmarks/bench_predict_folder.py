@@ -30,11 +30,11 @@ def make_folder(folder: Path, count: int) -> None:
 
 def main() -> None:
     from colorize.config import PredictConfig
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
-    from colorize.model import build_unet
-    from colorize.predict import colorize_path
+    from colorize.models.model import build_unet
+    from colorize.inference.predict import colorize_path
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     with tempfile.TemporaryDirectory() as work:

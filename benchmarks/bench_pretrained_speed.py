@@ -29,9 +29,9 @@ from _common import fit_images_per_second
 PREDICT_CHILD = r"""
 import json, sys, time
 import numpy as np
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 load_tensorflow()
-from colorize.predict import Colorizer
+from colorize.inference.predict import Colorizer
 
 def peak_mib():
     for line in open("/proc/self/status"):
@@ -57,8 +57,8 @@ print(json.dumps(result))
 
 def training_images_per_second(preset: str, steps: int, batch: int = 16, size: int = 128) -> float:
     """Return images/s of fit on random batches for a new model of `preset`."""
-    from colorize import ab_classes
-    from colorize.model import build_model, compile_for_training
+    from colorize.models import ab_classes
+    from colorize.models.model import build_model, compile_for_training
 
     classes = None
     if preset == "pretrained":
@@ -85,7 +85,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
 
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
     training = {preset: training_images_per_second(preset, args.steps) for preset in ("cpu", "pretrained")}

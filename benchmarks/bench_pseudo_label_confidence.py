@@ -1,12 +1,12 @@
 """Does a pseudo-label's confidence say where the teacher is right? (issue 16)
 
 Each teacher colourises the 51 validation photos of data/default's shipped
-split (`train --test-size 42 --seed 42`) as colorize.pseudolabel does: L at
+split (`train --test-size 42 --seed 42`) as colorize.training.pseudolabel does: L at
 the pseudo-label work size (short side 256 = 2 x the 128 px training crop),
 ab smoothed along L's edges. Every confidence definition is scored against
 the true ab at that size, pooled over all pixels:
 
-- the teacher's mean ab error (Lab units) and hue recall (colorize.metrics:
+- the teacher's mean ab error (Lab units) and hue recall (colorize.evaluation.metrics:
   of the vivid true pixels, the share given the right hue) in each quartile
   of confidence, lowest first: a useful confidence rises in recall and falls
   in error from quartile 1 to 4;
@@ -37,9 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_line  # noqa: E402
 
-from colorize import color, metrics, pseudolabel  # noqa: E402
+from colorize.dataset import color
+from colorize.evaluation import metrics
+from colorize.training import pseudolabel  # noqa: E402
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset  # noqa: E402
-from colorize.predict import full_lightness, resize_plane, smooth_chroma  # noqa: E402
+from colorize.inference.predict import full_lightness, resize_plane, smooth_chroma  # noqa: E402
 
 SHORT_SIDE = 256           # 2 x the 128 px training crop of the shipped model
 RIGHT_WITHIN = 10.0        # ab units: a pixel "right" for the calibration column

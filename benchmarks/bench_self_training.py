@@ -29,8 +29,8 @@ from _common import machine_line
 from bench_ensemble import score_side_by_side
 from compare_models import markdown_table
 from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
-from colorize.devices import load_tensorflow
-from colorize.modelfile import resolve_model_path
+from colorize.training.devices import load_tensorflow
+from colorize.models.modelfile import resolve_model_path
 
 
 def rounds_models(folder: Path, prefix: str = "") -> dict[str, str]:
@@ -54,7 +54,7 @@ def images_per_second_row(seconds: dict, count: int, columns: list[str]) -> str:
 
 def score(models: dict[str, str], ensembles: list[list[str]], photos: list, title: str) -> None:
     """Print one Markdown table of every model and ensemble on `photos`."""
-    from colorize.predict import Colorizer
+    from colorize.inference.predict import Colorizer
 
     members = {label: Colorizer.from_path(path) for label, path in models.items()}
     results, seconds = score_side_by_side(members, ensembles, photos, ("keep",))

@@ -58,8 +58,8 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from colorize import model
-    from colorize.presets import PRESETS
+    from colorize.models import model
+    from colorize.models.presets import PRESETS
 
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     roofline = matmul_flops_per_second()

@@ -51,9 +51,9 @@ def run_worker(args: argparse.Namespace) -> None:
     """Worker mode: train through the multi-worker loop, print epoch end times and crops per epoch as JSON."""
     from colorize.config import TrainConfig
     from colorize.dataset import scan_dataset, split_dataset
-    from colorize.distributed import create_multiworker_strategy, train_multiworker
-    from colorize.loader import training_steps_per_epoch
-    from colorize.train import prepare_model
+    from colorize.training.distributed import create_multiworker_strategy, train_multiworker
+    from colorize.dataset.loader import training_steps_per_epoch
+    from colorize.training.train import prepare_model
 
     config = TrainConfig(data=args.data, epochs=args.epochs, image_size=args.image_size, test_size=0,
                          batch_size=args.batch_size, preset=args.preset, strategy="multiworker")

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from colorize.constants import DEFAULT_DATASET_DIR
-from colorize.metrics import colorfulness
+from colorize.evaluation.metrics import colorfulness
 
 
 def photo_colourfulness(path: Path) -> float:

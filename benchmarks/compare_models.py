@@ -35,18 +35,18 @@ import sys
 from pathlib import Path
 
 from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 from colorize.errors import DatasetError
-from colorize.evaluate import TABLE_ROWS, evaluate_files
+from colorize.evaluation.evaluate import TABLE_ROWS, evaluate_files
 
 ENSEMBLE_SEPARATOR = "+"
 
 
 def load_colorizer(spec: str):
     """Return (label, colouriser) for LABEL=PATH, LABEL@T=PATH or LABEL=PATH+PATH+... (an ensemble)."""
-    from colorize import ab_classes
-    from colorize.modelfile import load_model_file, resolve_model_path
-    from colorize.predict import Colorizer
+    from colorize.models import ab_classes
+    from colorize.models.modelfile import load_model_file, resolve_model_path
+    from colorize.inference.predict import Colorizer
 
     label, _, path = spec.partition("=")
     if ENSEMBLE_SEPARATOR in path:   # as `predict --model A --model B` combines them (chroma kept)

@@ -1,6 +1,6 @@
 """Where hue recall is lost: vivid pixels left gray, or given the wrong hue, and by which photos.
 
-Hue recall (colorize.metrics) counts the vivid pixels (true chroma at least 15)
+Hue recall (colorize.evaluation.metrics) counts the vivid pixels (true chroma at least 15)
 given a colour (chroma at least 5) within 30 degrees of the true hue. A miss
 is either too gray (chroma under 5: a temperature or rebalancing can fix that)
 or a wrong hue (only knowing what the thing is can). This splits the misses,
@@ -19,9 +19,10 @@ import sys
 
 import numpy as np
 
-from colorize import color, metrics
+from colorize.dataset import color
+from colorize.evaluation import metrics
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 
 
 def hue_outcomes(original: np.ndarray, colorized: np.ndarray) -> dict[str, np.ndarray]:
@@ -44,7 +45,7 @@ def main() -> int:
     args = parser.parse_args()
 
     load_tensorflow()
-    from colorize.predict import Colorizer
+    from colorize.inference.predict import Colorizer
 
     colorizer = Colorizer.from_path(args.model)
     split = split_dataset(list(scan_dataset(resolve_dataset_path(args.data)).ok), None, args.test_size, args.seed)

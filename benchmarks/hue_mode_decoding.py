@@ -34,7 +34,7 @@ def hue_mode_model(model, beta: float):
     """Return an inference model sharing `model`'s layers that decodes at its most probable hue."""
     import keras
 
-    from colorize import ab_classes
+    from colorize.models import ab_classes
     from colorize.constants import AB_SCALE
 
     settings = ab_classes.class_head_settings(model)
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("target", type=Path, help="where to write the hue-mode copy")
     parser.add_argument("--beta", type=float, default=4.0, help="how far bins outside the chosen hue are pushed down")
     args = parser.parse_args()
-    from colorize.modelfile import load_model_file
+    from colorize.models.modelfile import load_model_file
 
     hue_mode_model(load_model_file(args.source), args.beta).save(args.target)
     print(f"Wrote {args.target}")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorize import metrics
+from colorize.evaluation import metrics
 from colorize.constants import DEFAULT_DATASET_DIR, DEFAULT_MODEL_PATH
 from colorize.dataset import load_rgb, scan_dataset
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 
 # Held-out photos (the test split of `train --test-size 42 --seed 42`) with
 # foliage and sky; the last two are what the model still gets wrong.
@@ -34,7 +34,7 @@ def main() -> int:
     parser.add_argument("--previous", default=None, help="an earlier model to show beside the shipped one")
     args = parser.parse_args()
     load_tensorflow()
-    from colorize.predict import Colorizer
+    from colorize.inference.predict import Colorizer
 
     colorizers = [Colorizer.from_path(path) for path in (args.previous, DEFAULT_MODEL_PATH) if path]
     entries = {entry.path: entry for entry in scan_dataset(DEFAULT_DATASET_DIR).ok}

@@ -2,7 +2,7 @@
 
 import sys
 
-from colorize.cli import main
+from colorize.frontends.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, DEFAULT_SEED, ENSEMBLE_CHROMA, PSEUDO_LABEL_WEIGHTS,
                                 UNLABELED_SHARE)
 from colorize.defaults import DEFAULT_EPOCHS
-from colorize.presets import (
+from colorize.models.presets import (
     DEFAULT_PRESET,
     ENCODER_BLOCKS,
     MAX_IMAGE_SIZE,
@@ -23,7 +23,7 @@ from colorize.presets import (
     has_class_head,
     preset_settings,
 )
-from colorize.presets import require as _require
+from colorize.models.presets import require as _require
 
 
 @dataclass(frozen=True)

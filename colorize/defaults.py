@@ -40,7 +40,7 @@ def default_test_size(usable: int, train_size: int | None = None) -> int:
 
 def default_predict_batch_size() -> int:
     """Return the predict batch size that is fastest on the devices TensorFlow sees."""
-    from colorize.devices import list_gpus
+    from colorize.training.devices import list_gpus
 
     return PREDICT_BATCH_SIZE_GPU if list_gpus() else PREDICT_BATCH_SIZE_CPU
 

@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from colorize import ab_classes, model
+from colorize.models import ab_classes, model
 from colorize.constants import AB_SCALE
-from colorize.modelfile import inspect_model, load_model_file
+from colorize.models.modelfile import inspect_model, load_model_file
 
 RED_RGB = (200, 30, 30)
 

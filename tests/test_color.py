@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorize import color
+from colorize.dataset import color
 from colorize.constants import AB_SCALE, DEFAULT_DATASET_DIR
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from colorize import console
+from colorize.frontends import console
 
 
 def feed(monkeypatch, *answers: str) -> None:

@@ -19,7 +19,7 @@ from colorize.constants import DEFAULT_DATASET_DIR, MAX_ZIP_RATIO
 from colorize.dataset import (ScannedFile, UnreadableImageError, load_rgb, read_file_bytes,
                               resolve_dataset_path, scan_dataset, split_dataset)
 from colorize.errors import DatasetError, UnsafeArchiveError
-from colorize.imagefile import ImageDecodeError
+from colorize.dataset.imagefile import ImageDecodeError
 
 FORMATS = {"jpg": "JPEG", "png": "PNG", "bmp": "BMP", "gif": "GIF", "tif": "TIFF", "webp": "WEBP"}
 

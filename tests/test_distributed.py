@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorize.cluster import WorkerRole, read_tf_config
-from colorize.distributed import save_model_on_every_worker
+from colorize.training.cluster import WorkerRole, read_tf_config
+from colorize.training.distributed import save_model_on_every_worker
 from colorize.errors import OutputError, UsageError
 from conftest import REPO_ROOT, run_colorize
 
@@ -93,7 +93,7 @@ def test_two_workers_train_together_and_only_the_chief_writes_the_model(color_fo
     assert together[-1] < together[0], together
     assert single[-1] < single[0], single
 
-    from colorize.modelfile import inspect_model, load_model_file
+    from colorize.models.modelfile import inspect_model, load_model_file
 
     assert inspect_model(load_model_file(chief_run / "model.keras")).kind == "ab"
 
@@ -134,7 +134,7 @@ def test_worker_zero_is_the_chief_unless_the_cluster_names_one():
 
 def test_the_chief_replaces_the_model_file_only_once_the_new_one_is_whole(tmp_path):
     """Each better epoch replaces model.keras: a save cut off halfway must leave the last whole one."""
-    from colorize.modelfile import load_model_file
+    from colorize.models.modelfile import load_model_file
     from tiny_models import build_ab_model
 
     chief, other = WorkerRole("worker", 0, 2, True), WorkerRole("worker", 1, 2, False)
@@ -169,7 +169,7 @@ def test_the_chief_replaces_the_model_file_only_once_the_new_one_is_whole(tmp_pa
 
 RECORDED_SAVES_SCRIPT = """
 import json, sys
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 load_tensorflow()
 import keras
 saves = []
@@ -179,7 +179,7 @@ def recorded_save(model, filepath, *args, **kwargs):
     return keras_save(model, filepath, *args, **kwargs)
 keras.Model.save = recorded_save
 from colorize.config import TrainConfig
-from colorize.train import train_model
+from colorize.training.train import train_model
 config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=2, test_size=0, image_size=32, batch_size=8,
                      preset="tiny", strategy="multiworker", run_name="alone", save_h5=True, save_best=False)
 result = train_model(config)
@@ -200,7 +200,7 @@ def test_the_multiworker_loop_saves_every_model_under_a_temporary_name_first(col
     chief_saves = [Path(path) for path in result["saves"] if Path(path).parent == run_dir]
     # one save per epoch (--no-save-best: every epoch) and the .h5 copy, none under its final name
     assert [path.name for path in chief_saves] == [".partial-model.keras"] * 2 + [".partial-model.h5"]
-    from colorize.modelfile import inspect_model, load_model_file
+    from colorize.models.modelfile import inspect_model, load_model_file
 
     for name in ("model.keras", "model.h5"):
         assert inspect_model(load_model_file(run_dir / name)).kind == "ab"
@@ -209,10 +209,11 @@ def test_the_multiworker_loop_saves_every_model_under_a_temporary_name_first(col
 
 AVERAGED_WEIGHTS_SCRIPT = """
 import json, sys
-from colorize.devices import load_tensorflow
+from colorize.training.devices import load_tensorflow
 load_tensorflow()
 import numpy as np
-from colorize import distributed, presets
+from colorize.training import distributed
+from colorize.models import presets
 presets.PRESETS["tiny"] = dict(presets.PRESETS["tiny"], ema_momentum=0.5)   # weight averaging, as the pretrained preset
 validated, trained = [], []
 plain_validation_loss, plain_end_epoch = distributed.validation_loss, distributed.end_epoch
@@ -230,8 +231,8 @@ def watched_build_state(strategy, model):
 distributed.validation_loss, distributed.end_epoch = recorded_validation_loss, recorded_end_epoch
 distributed.build_training_state = watched_build_state
 from colorize.config import TrainConfig
-from colorize.modelfile import load_model_file
-from colorize.train import train_model
+from colorize.models.modelfile import load_model_file
+from colorize.training.train import train_model
 config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=2, test_size=0, image_size=32, batch_size=8,
                      preset="tiny", strategy="multiworker", run_name="averaged", save_best=False)
 result = train_model(config)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from skimage import data, transform
 
-from colorize import encoder
+from colorize.models import encoder
 from colorize.errors import ModelError
 
 # Reference logits of a pure-torch Lite0 (torch.nn.functional on the same state

@@ -123,7 +123,7 @@ def test_data_without_colour_photos_is_refused(models, tmp_path):
 
 def test_grid_columns_are_checked():
     from colorize.errors import UsageError
-    from colorize.evaluate import parse_grid_columns
+    from colorize.evaluation.evaluate import parse_grid_columns
 
     assert parse_grid_columns("original, colorized,gray") == ["original", "colorized", "gray"]
     with pytest.raises(UsageError, match="sepia"):
@@ -183,7 +183,7 @@ def trained_run(tmp_path_factory) -> dict:
 def evaluate_in_process(model: Path, data: Path, output: Path, **settings) -> tuple[dict, list[str]]:
     """Run evaluate's work in this process; return its result and the notices it gave."""
     from colorize.config import EvaluateConfig
-    from colorize.evaluate import evaluate_model
+    from colorize.evaluation.evaluate import evaluate_model
 
     notices: list[str] = []
     config = EvaluateConfig(model=str(model), data=str(data), output=str(output), **settings)

@@ -13,8 +13,8 @@ from pathlib import Path
 from conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "colorize"
-FRONT_END_MODULES = ("colorize.cli", "colorize.wizard", "colorize.wizard_questions", "colorize.wizard_selftrain",
-                     "colorize.console", "colorize.reporting", "colorize.errors", "colorize.defaults")
+FRONT_END_MODULES = ("colorize.frontends.cli", "colorize.frontends.wizard", "colorize.frontends.wizard_questions", "colorize.frontends.wizard_selftrain",
+                     "colorize.frontends.console", "colorize.frontends.reporting", "colorize.errors", "colorize.defaults")
 
 
 def module_name(path: Path) -> str:
@@ -29,7 +29,7 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from colorize import console` imports colorize.console; `from colorize.x import y` imports x
+            # `from colorize import console` imports colorize.frontends.console; `from colorize.x import y` imports x
             names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
         else:
             continue
@@ -55,18 +55,19 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 def test_no_front_end_module_is_on_an_import_cycle():
     graph = import_graph()
-    assert "colorize.wizard" in graph and "colorize.cli" in graph
+    assert "colorize.frontends.wizard" in graph and "colorize.frontends.cli" in graph
     for module in FRONT_END_MODULES:
         if module in graph:
             assert module not in reachable(graph, module), f"{module} imports itself through a cycle"
 
 
 def test_the_wizard_does_not_import_the_cli():
-    assert "colorize.cli" not in reachable(import_graph(), "colorize.wizard")
+    assert "colorize.frontends.cli" not in reachable(import_graph(), "colorize.frontends.wizard")
 
 
 def test_exit_codes_come_from_the_errors_module():
-    from colorize import cli, errors, wizard
+    from colorize.frontends import cli, wizard
+    from colorize import errors
 
     assert (errors.EXIT_OK, errors.EXIT_USER_ERROR, errors.EXIT_USAGE, errors.EXIT_INTERRUPTED) == (0, 1, 2, 130)
     assert cli.EXIT_INTERRUPTED is errors.EXIT_INTERRUPTED and wizard.EXIT_OK is errors.EXIT_OK

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorize import color
-from colorize.guided_filter import box_mean, guided_filter
-from colorize.predict import Colorizer, smooth_chroma
+from colorize.dataset import color
+from colorize.inference.guided_filter import box_mean, guided_filter
+from colorize.inference.predict import Colorizer, smooth_chroma
 from tiny_models import build_ab_model
 
 

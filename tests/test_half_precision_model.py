@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorize.modelfile import load_model_file
+from colorize.models.modelfile import load_model_file
 from tiny_models import build_ab_model, save_model
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "half_precision_model.py"

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import FUZZ_SETTINGS, colorful_image, press_ctrl_c, run_colorize, save_image
-from colorize import cli
+from colorize.frontends import cli
 
 
 @pytest.fixture(scope="module")

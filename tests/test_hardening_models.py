@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from conftest import colorful_image, save_image
-from colorize import cli
+from colorize.frontends import cli
 from colorize.errors import ModelError
-from colorize.modelfile import load_model_file
+from colorize.models.modelfile import load_model_file
 from tiny_models import build_ab_model, keras_module, save_model
 
 

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import colorful_image, run_colorize, save_image
-from colorize import cli
+from colorize.frontends import cli
 from colorize.errors import OutputError
 
 
@@ -76,11 +76,11 @@ def tiny_model(tmp_path_factory) -> Path:
 
 def test_disk_full_while_saving_the_model_keeps_the_good_files_and_says_so(small_disk, tmp_path):
     from colorize.config import TrainConfig
-    from colorize.devices import load_tensorflow
-    from colorize.runfolder import save_final_model
+    from colorize.training.devices import load_tensorflow
+    from colorize.training.runfolder import save_final_model
 
     load_tensorflow()
-    from colorize.model import build_unet
+    from colorize.models.model import build_unet
 
     model = build_unet("tiny")
     model.save(tmp_path / "measure.keras")
@@ -99,7 +99,7 @@ def test_disk_full_while_saving_the_model_keeps_the_good_files_and_says_so(small
     names = sorted(path.name for path in run_dir.iterdir())
     assert names == ["config.json", "model.keras"]    # no model.h5, no half-written temporary file
     assert {name: value for name, value in snapshot(disk).items() if name in good} == good
-    from colorize.modelfile import load_model_file
+    from colorize.models.modelfile import load_model_file
 
     assert load_model_file(run_dir / "model.keras").output_shape == (None, None, None, 2)
 
@@ -140,7 +140,7 @@ def test_disk_full_while_colourising_stops_with_one_line_and_the_same_command_co
 
 def test_write_error_at_fsync_is_one_clear_error_and_leaves_no_partial_file(tmp_path, monkeypatch):
     """Disks that report ENOSPC late (at fsync or close, as NFS and delayed allocation do): injected."""
-    from colorize import runfolder
+    from colorize.training import runfolder
 
     def full_disk_fsync(descriptor):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -42,7 +42,7 @@ def backup_epoch(backup: Path) -> int:
 
 def check_whole_model_files(run_dir: Path) -> None:
     """Whatever sits under a final model name loads and maps (N, H, W, 1) L to (N, H, W, 2) ab."""
-    from colorize.modelfile import inspect_model, load_model_file
+    from colorize.models.modelfile import inspect_model, load_model_file
 
     for name in ("model.keras", "model.h5"):
         if (run_dir / name).exists():
@@ -95,7 +95,7 @@ def test_training_killed_mid_epoch_resumes_from_the_backup_and_finishes(tmp_path
 
 def test_a_second_ctrl_c_while_the_model_is_saved_leaves_no_partial_file(tmp_path):
     from colorize.config import TrainConfig
-    from colorize.runfolder import save_final_model
+    from colorize.training.runfolder import save_final_model
 
     class InterruptedWhileSaving:
         """Stands in for a Keras model whose save is cut short by Ctrl-C once the file is half written."""
@@ -137,7 +137,7 @@ def test_a_failed_tensorflow_import_shows_what_it_wrote_to_stderr(tmp_path, colo
 
 
 def test_a_failed_first_step_shows_what_tensorflow_wrote_and_a_good_one_stays_quiet(capfd):
-    from colorize.callbacks import QuietFirstStep
+    from colorize.training.callbacks import QuietFirstStep
     from tiny_models import build_ab_model, keras_module
 
     keras = keras_module()

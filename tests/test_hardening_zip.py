@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import REPO_ROOT, colorful_image
-from colorize import cli
+from colorize.frontends import cli
 from colorize.dataset import STATUSES, UnreadableImageError, load_rgb, scan_dataset
 from colorize.errors import DatasetError
 

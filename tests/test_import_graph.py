@@ -44,7 +44,7 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, f"{path}: a relative import; the graph reads absolute ones"
-            # `from colorize import console` imports colorize.console; `from colorize.x import y` imports x
+            # `from colorize import console` imports colorize.frontends.console; `from colorize.x import y` imports x
             names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
         else:
             continue
@@ -95,9 +95,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_sees_lazy_imports_and_skips_type_checking_ones():
     graph = import_graph()
-    assert "colorize.loader" in graph["colorize.distributed"]     # inside train_multiworker
-    assert "colorize.train" not in graph["colorize.reporting"]      # only under TYPE_CHECKING
-    assert {"colorize.dataset.archive", "colorize.imagefile"} <= graph["colorize.dataset.classify"]
+    assert "colorize.dataset.loader" in graph["colorize.training.distributed"]     # inside train_multiworker
+    assert "colorize.training.train" not in graph["colorize.frontends.reporting"]      # only under TYPE_CHECKING
+    assert {"colorize.dataset.archive", "colorize.dataset.imagefile"} <= graph["colorize.dataset.classify"]
     assert "colorize.dataset" not in graph["colorize.dataset.classify"]   # its own package, already running
 
 
@@ -107,5 +107,5 @@ def test_colorize_has_no_import_cycle():
 
 def test_distributed_does_not_import_train():
     graph = import_graph()
-    assert "colorize.train" not in graph["colorize.distributed"]
-    assert "colorize.distributed" not in graph["colorize.loader"]
+    assert "colorize.training.train" not in graph["colorize.training.distributed"]
+    assert "colorize.training.distributed" not in graph["colorize.dataset.loader"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorize import color, loader
+from colorize.dataset import color, loader
 from colorize.constants import AB_SCALE
 from colorize.dataset import scan_dataset
 from colorize.errors import DatasetError

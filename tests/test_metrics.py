@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from skimage import color as skcolor
 
-from colorize import metrics
-from colorize.color import rgb_to_lab
+from colorize.evaluation import metrics
+from colorize.dataset.color import rgb_to_lab
 from colorize.constants import AUC_MAX_THRESHOLD, PSNR_CAP_DB
 from conftest import colorful_image
 

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorize import model, presets
+from colorize.models import model, presets
 from colorize.errors import UsageError
 
 
@@ -105,7 +105,7 @@ def test_weight_averaging_is_what_validation_scores_and_the_checkpoint_keeps(tmp
     """With ema_momentum, each epoch's val_loss, ModelCheckpoint and the model fit leaves
     are Adam's averaged weights, not the last step's: the checkpoint reproduces the
     best logged val_loss, and the model fit leaves reproduces the last one."""
-    from colorize.callbacks import build_callbacks
+    from colorize.training.callbacks import build_callbacks
     from colorize.config import TrainConfig
     from colorize.constants import CHECKPOINT_FILE_NAME, HISTORY_FILE_NAME
 
@@ -144,7 +144,7 @@ def test_a_killed_averaged_run_resumes_exactly_as_if_never_killed(tmp_path):
     """BackupAndRestore saves the between-epochs state (the average in the model, the
     trained weights in the optimizer). Stock SwapEMAWeights, new after the restart,
     took the average for the trained weights: training went on from the wrong ones."""
-    from colorize.callbacks import build_callbacks
+    from colorize.training.callbacks import build_callbacks
     from colorize.config import TrainConfig
 
     data, held_out = _averaging_data()
@@ -170,7 +170,7 @@ def test_an_averaged_run_stopped_early_keeps_the_average_it_scored(tmp_path):
     """Ctrl-C (as train.fit_model orders the callbacks) or early stopping ends fit
     before its last epoch; stock Keras then copied the trained weights over the
     average, so the model kept was not the one validation had scored."""
-    from colorize.callbacks import StopOnInterrupt, build_callbacks
+    from colorize.training.callbacks import StopOnInterrupt, build_callbacks
     from colorize.config import TrainConfig
 
     data, held_out = _averaging_data()

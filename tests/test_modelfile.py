@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from colorize import cli, modelfile
+from colorize.frontends import cli
+from colorize.models import modelfile
 from colorize.errors import ModelError
-from colorize.modelfile import inspect_model, load_model_file, resolve_model_path
+from colorize.models.modelfile import inspect_model, load_model_file, resolve_model_path
 from tiny_models import build_ab_model, build_rgb_model, keras_module, save_model
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorize import color
+from colorize.dataset import color
 from colorize.config import PredictConfig
 from colorize.constants import DEFAULT_MODEL_PATH
 from colorize.errors import OutputError, UsageError
-from colorize.predict import Colorizer, colorize_path, full_lightness
+from colorize.inference.predict import Colorizer, colorize_path, full_lightness
 from conftest import colorful_image, run_colorize, save_image
 from tiny_models import build_ab_model, build_rgb_model, save_model
 
@@ -247,8 +247,8 @@ def test_shipped_default_model_loads_and_colourises_a_small_photo(tmp_path):
 
 def test_shipped_model_saved_as_h5_predicts_what_the_keras_file_predicts(tmp_path):
     """Only default.keras ships (16 MB, its weights float16); `train --h5` users get the same model as .h5."""
-    from colorize.modelfile import load_model_file
-    from colorize.predict import Colorizer
+    from colorize.models.modelfile import load_model_file
+    from colorize.inference.predict import Colorizer
 
     photo = detailed_gray(40, 56)
     load_model_file(DEFAULT_MODEL_PATH).save(tmp_path / "default.h5")

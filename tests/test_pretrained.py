@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from colorize import ab_classes, model
-from colorize.modelfile import inspect_model, load_model_file
-from colorize.presets import ENCODER_BLOCKS, PRESETS
+from colorize.models import ab_classes, model
+from colorize.models.modelfile import inspect_model, load_model_file
+from colorize.models.presets import ENCODER_BLOCKS, PRESETS
 from conftest import colorful_image, run_colorize, save_image
 
 

@@ -11,7 +11,8 @@ from PIL import Image
 from conftest import colorful_image, save_image
 from tiny_models import build_ab_model, build_rgb_model, keras_module, save_model
 
-from colorize import color, pseudolabel
+from colorize.dataset import color
+from colorize.training import pseudolabel
 from colorize.dataset import scan_dataset
 from colorize.errors import ModelError
 
@@ -43,7 +44,7 @@ def regression_teacher(tmp_path_factory) -> Path:
 def build_class_head_teacher():
     """Return a tiny class-head model whose logits are flat at L 50 and peaked where L is light."""
     keras = keras_module()
-    from colorize import ab_classes
+    from colorize.models import ab_classes
 
     inputs = keras.Input((None, None, 1), name="gray_l")
     pooled = keras.layers.AveragePooling2D(2, name="head_pool")(inputs)
@@ -76,7 +77,7 @@ def test_labels_are_rgba_at_the_work_size_with_the_photos_own_lightness(photos, 
         assert Image.open(path).size == size
         assert 0.0 <= confidence.min() and confidence.max() <= 1.0
         from colorize.dataset import load_rgb
-        from colorize.predict import full_lightness, resize_plane
+        from colorize.inference.predict import full_lightness, resize_plane
 
         photo_l = resize_plane(full_lightness(load_rgb(photo)), size[1], size[0])
         label_l = color.rgb_to_lab(rgb)[..., 0]
@@ -132,7 +133,7 @@ def test_a_photo_that_cannot_be_read_is_told_and_left_out(photos, regression_tea
 
 
 def test_work_size_keeps_a_fixed_input_size_and_rounds_to_the_multiple():
-    from colorize.modelfile import ModelInfo
+    from colorize.models.modelfile import ModelInfo
 
     assert pseudolabel.work_size(400, 300, 256, ModelInfo("ab", (64, 64), 1)) == (64, 64)
     assert pseudolabel.work_size(300, 400, 256, ModelInfo("ab", None, 32)) == (256, 352)   # 341.3 -> 352

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from colorize.errors import OutputError
-from colorize.report import GRID_DPI, save_comparison_grids
+from colorize.evaluation.report import GRID_DPI, save_comparison_grids
 from conftest import colorful_image
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from colorize import console, defaults, reporting
+from colorize.frontends import console, reporting
+from colorize import defaults
 from colorize.dataset import ScannedFile, scan_dataset, split_dataset
-from colorize.predict import PredictResult
+from colorize.inference.predict import PredictResult
 
 from conftest import colorful_image, save_image
 
@@ -94,7 +95,7 @@ def test_the_cli_and_the_wizard_share_one_reporter():
 # --- the defaults both front ends offer -------------------------------------------------
 
 def test_defaults_follow_the_recipe_of_the_shipped_model():
-    from colorize.cli import build_parser
+    from colorize.frontends.cli import build_parser
 
     assert defaults.default_test_size(298) == 42          # data/models/README.md: --test-size 42
     assert defaults.default_test_size(3) == 1 and defaults.default_test_size(10_000) == 50
@@ -105,9 +106,9 @@ def test_defaults_follow_the_recipe_of_the_shipped_model():
 
 
 def test_the_configs_default_to_what_the_front_ends_offer(tmp_path):
-    from colorize.cli import build_parser
+    from colorize.frontends.cli import build_parser
     from colorize.config import PredictConfig, TrainConfig
-    from colorize.presets import DEFAULT_PRESET, PRESETS
+    from colorize.models.presets import DEFAULT_PRESET, PRESETS
 
     train = TrainConfig()
     flags = build_parser().parse_args(["train"])
@@ -132,7 +133,7 @@ def test_the_configs_and_their_defaults_load_without_tensorflow():
 
 
 def test_predict_takes_one_photo_per_model_call_on_a_cpu():
-    from colorize.devices import list_gpus
+    from colorize.training.devices import list_gpus
 
     expected = defaults.PREDICT_BATCH_SIZE_GPU if list_gpus() else defaults.PREDICT_BATCH_SIZE_CPU
     assert defaults.default_predict_batch_size() == expected
@@ -165,7 +166,7 @@ def scan_bar_at_once(monkeypatch):
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_the_cli_shows_the_scan_before_predict_and_evaluate(command, many_tiny_photos, tiny_ab_model, tmp_path,
                                                            capsys, scan_bar_at_once):
-    from colorize.cli import main
+    from colorize.frontends.cli import main
 
     photos_flag = "--input" if command == "predict" else "--data"
     code = main([command, "--model", str(tiny_ab_model), photos_flag, str(many_tiny_photos),
@@ -178,7 +179,7 @@ def test_the_cli_shows_the_scan_before_predict_and_evaluate(command, many_tiny_p
 
 def test_the_wizard_shows_the_scan_before_predict(many_tiny_photos, tiny_ab_model, output_root, monkeypatch,
                                                  capsys, scan_bar_at_once):
-    from colorize.wizard import run_wizard
+    from colorize.frontends.wizard import run_wizard
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("".join(
         f"{line}\n" for line in ["2", str(tiny_ab_model), str(many_tiny_photos), "", "q"])))

@@ -80,7 +80,7 @@ def test_scan_refuses_a_zip_with_path_traversal(tmp_path):
 
 
 def test_progress_bar_appears_only_for_long_scans(capsys):
-    from colorize.console import ProgressBar
+    from colorize.frontends.console import ProgressBar
 
     quick = ProgressBar("Scanning", unit="files", show_after_s=60)
     for done in range(4):
@@ -96,6 +96,6 @@ def test_scanner_and_cli_start_without_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, colorize.cli, colorize.dataset; "
+    code = ("import sys, colorize.frontends.cli, colorize.dataset; "
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

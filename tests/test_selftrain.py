@@ -145,7 +145,7 @@ def test_a_teacher_without_an_album_or_an_album_without_a_teacher_is_one_line(wo
 
 def test_the_student_data_mixes_true_colour_at_weight_1_with_the_teachers_confidence(tmp_path):
     from colorize.dataset import scan_dataset
-    from colorize.loader import make_student_dataset
+    from colorize.dataset.loader import make_student_dataset
 
     world = make_world(tmp_path)
     label = np.zeros((64, 64, 4), np.uint8)
@@ -172,8 +172,8 @@ def test_the_losses_weigh_each_pixel_by_the_third_channel():
     keras = keras_module()
     import tensorflow as tf
 
-    from colorize.ab_classes import AbClassLoss
-    from colorize.model import PixelWeightedL1
+    from colorize.models.ab_classes import AbClassLoss
+    from colorize.models.model import PixelWeightedL1
 
     rng = np.random.default_rng(0)
     ab = rng.uniform(-0.5, 0.5, (2, 8, 8, 2)).astype(np.float32)

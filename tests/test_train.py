@@ -80,7 +80,7 @@ def test_history_config_and_metrics_are_sane(trained_run):
     assert {"loss", "val_loss", "learning_rate"} <= set(rows[0])
     assert all(np.isfinite(float(row["loss"])) for row in rows)
     # The rate comes from Keras 3's ReduceLROnPlateau, which logs it before CSVLogger writes the row.
-    from colorize.presets import preset_settings
+    from colorize.models.presets import preset_settings
 
     assert float(rows[0]["learning_rate"]) == pytest.approx(preset_settings("tiny")["learning_rate"])
 
@@ -102,12 +102,12 @@ def test_history_config_and_metrics_are_sane(trained_run):
 
 
 def test_saved_keras_and_h5_load_back_and_predict_the_same(trained_run):
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
     import keras
 
-    import colorize.model  # noqa: F401  registers the loss and metrics the compiled files name
+    import colorize.models.model  # noqa: F401  registers the loss and metrics the compiled files name
 
     run_dir = trained_run["run_dir"]
     lightness = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
@@ -122,7 +122,7 @@ def test_saved_keras_and_h5_load_back_and_predict_the_same(trained_run):
 
 def test_run_name_of_a_finished_run_gets_a_new_folder_and_a_backup_is_reused(tmp_path):
     from colorize.config import TrainConfig
-    from colorize.runfolder import open_run_folder
+    from colorize.training.runfolder import open_run_folder
 
     output = tmp_path / "OUTPUT"
     finished = output / "models" / "album"
@@ -145,7 +145,7 @@ def test_run_name_of_a_finished_run_gets_a_new_folder_and_a_backup_is_reused(tmp
 
 
 def test_bad_values_are_one_line_and_exit_1_before_training(tmp_path, capsys):
-    from colorize.cli import main
+    from colorize.frontends.cli import main
     from tiny_models import build_rgb_model
 
     data = make_photos(tmp_path / "photos")
@@ -180,7 +180,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from colorize.config import TrainConfig
-from colorize.train import train_model
+from colorize.training.train import train_model
 config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=1, test_size=0, image_size=32,
                      batch_size=4, preset="tiny", strategy="mirrored", run_name="mirrored")
 result = train_model(config, notify=print)
@@ -245,7 +245,7 @@ def test_ctrl_c_stops_after_the_step_saves_and_reports(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["interrupted"] is True and 1 <= metrics["epochs_run"] < 1000
     assert (run_dir / "summary.txt").is_file() and (run_dir / "curves.png").is_file()
-    from colorize.modelfile import load_model_file
+    from colorize.models.modelfile import load_model_file
 
     assert load_model_file(run_dir / "model.keras").output_shape[-1] == 2
 
@@ -263,7 +263,7 @@ def test_continue_training_from_a_saved_model(trained_run):
 
 
 def test_extra_data_trains_on_more_photos_and_keeps_the_split_of_data(trained_run, capsys):
-    from colorize.cli import main
+    from colorize.frontends.cli import main
 
     root = trained_run["root"]
     extra = root / "more"

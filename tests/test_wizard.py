@@ -35,7 +35,7 @@ def assert_clean(result, code: int = 0) -> None:
 
 def run_wizard_in_process(monkeypatch, capsys, stdin_text: str) -> tuple[int, str]:
     """Run the wizard with `stdin_text` as input; return (exit code, stderr + stdout)."""
-    from colorize.wizard import run_wizard
+    from colorize.frontends.wizard import run_wizard
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin_text))
     code = run_wizard()
@@ -159,10 +159,10 @@ def gray_photos(folder: Path, count: int = 3) -> Path:
 @pytest.fixture(scope="module")
 def tiny_model_file(tmp_path_factory) -> Path:
     """A tiny, untrained ab U-Net saved as .keras (built by our own builder)."""
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
-    from colorize.model import build_unet
+    from colorize.models.model import build_unet
 
     path = tmp_path_factory.mktemp("models") / "tiny.keras"
     build_unet("tiny").save(path)
@@ -431,7 +431,7 @@ def test_continuing_a_saved_model_skips_the_model_size_and_takes_its_multiple(tr
 
 def test_advanced_settings_are_asked_only_on_request(monkeypatch, capsys):
     from colorize.config import TrainConfig
-    from colorize.wizard import ask_advanced_settings
+    from colorize.frontends.wizard import ask_advanced_settings
 
     config = TrainConfig(preset="tiny", image_size=32, batch_size=4)
     monkeypatch.setattr(sys, "stdin", io.StringIO(answers("")))
@@ -456,7 +456,7 @@ def graphviz_is_installed() -> bool:
 def test_see_the_model_saves_a_real_diagram_or_says_it_cannot_and_prints_the_summary(monkeypatch, capsys,
                                                                                        output_root):
     from colorize.config import TrainConfig
-    from colorize.wizard import show_model_overview
+    from colorize.frontends.wizard import show_model_overview
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(answers("1")))
     show_model_overview(TrainConfig(preset="tiny", image_size=32, batch_size=4))
@@ -471,7 +471,7 @@ def test_see_the_model_saves_a_real_diagram_or_says_it_cannot_and_prints_the_sum
 
 
 def test_pictures_are_offered_only_at_a_desktop_terminal_and_never_in_ci(monkeypatch):
-    from colorize import wizard_questions
+    from colorize.frontends import wizard_questions
 
     class TerminalInput(io.StringIO):
         def isatty(self) -> bool:

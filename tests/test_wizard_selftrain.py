@@ -127,7 +127,7 @@ def test_a_teacher_that_is_not_a_colorize_model_is_asked_again(tmp_path, models)
 
 def test_end_of_input_at_every_self_training_question_leaves_cleanly(tmp_path, models, color_folder,
                                                                      monkeypatch, capsys, output_root):
-    from colorize.wizard import run_wizard
+    from colorize.frontends.wizard import run_wizard
 
     given = self_training_answers(models["teacher"], gray_album(tmp_path / "album"), color_folder)
     for cut in range(1, AT_THE_EPOCHS + 1):

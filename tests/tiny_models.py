@@ -7,7 +7,7 @@ from pathlib import Path
 
 def keras_module():
     """Return keras, imported quietly."""
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
     import keras

@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from colorize.constants import (GRAYSCALE_CHANNEL_TOLERANCE, GRAYSCALE_PEAK_TOLERANCE,
                                 MAX_IMAGE_PIXELS, SCAN_PREVIEW_SIDE)
 from colorize.dataset.archive import MemberError, read_member
-from colorize.imagefile import GRAY_MODES, IMAGE_FORMATS, to_rgb_array
+from colorize.dataset.imagefile import GRAY_MODES, IMAGE_FORMATS, to_rgb_array
 
 EXIF_ORIENTATION_TAG = 0x0112
 SWAPPED_ORIENTATIONS = (5, 6, 7, 8)   # rotated by 90 or 270 degrees

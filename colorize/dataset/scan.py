@@ -16,7 +16,7 @@ from colorize.constants import DEFAULT_DATASET_DIR, JUNK_DIRS, JUNK_NAMES, MIN_T
 from colorize.dataset.archive import MemberError, list_zip_members, read_member
 from colorize.dataset.classify import Verdict, classify_entry
 from colorize.errors import DatasetError
-from colorize.imagefile import ImageDecodeError, decode_rgb
+from colorize.dataset.imagefile import ImageDecodeError, decode_rgb
 from colorize.paths import existing_path
 
 STATUSES = ("ok", "not_image", "unreadable", "grayscale", "too_small")

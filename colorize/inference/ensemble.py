@@ -23,7 +23,7 @@ import numpy as np
 
 from colorize.constants import DEFAULT_ENSEMBLE_CHROMA, ENSEMBLE_CHROMA
 from colorize.errors import UsageError
-from colorize.fullres import (
+from colorize.inference.fullres import (
     ChromaSource,
     as_image_array,
     colorize_images,

@@ -18,9 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colorize import ab_classes
+from colorize.models import ab_classes
 from colorize.constants import AB_SCALE
-from colorize.presets import ENCODER_BLOCKS, preset_settings, require
+from colorize.models.presets import ENCODER_BLOCKS, preset_settings, require
 
 LEAKY_SLOPE = 0.2
 # The from-scratch presets' loss is plain L1 on ab: L2 and Huber average the
@@ -88,7 +88,7 @@ def build_pretrained_unet(classes: "ab_classes.AbClasses", preset: str = "pretra
     encoder at every stride on the way. `logits_view` of the result is what
     training fits.
     """
-    from colorize import encoder
+    from colorize.models import encoder
 
     settings = preset_settings(preset)
     inputs = keras.Input(shape=(None, None, 1), name="gray_l")

@@ -257,7 +257,7 @@ def best_logged(history_path: Path, monitor: str) -> float | None:
 
 def run_record(config: TrainConfig, scan, split, devices, trainee) -> dict:
     """Return everything config.json records: settings, data, split, device, versions, seed."""
-    from colorize.presets import PRESETS
+    from colorize.models.presets import PRESETS
 
     model = trainee.model
     return {
@@ -287,7 +287,7 @@ def _library_versions() -> dict[str, str]:
     import platform
 
     from colorize import __version__
-    from colorize.info import library_versions
+    from colorize.frontends.info import library_versions
 
     return {"colorize": __version__, "python": platform.python_version(), **library_versions()}
 

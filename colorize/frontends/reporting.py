@@ -11,13 +11,13 @@ from __future__ import annotations
 import traceback
 from typing import TYPE_CHECKING, Sequence
 
-from colorize import console
+from colorize.frontends import console
 from colorize.constants import SCAN_PROGRESS_DELAY_S
 
 if TYPE_CHECKING:
     from colorize.dataset import ScannedFile, ScanResult
-    from colorize.predict import PredictResult
-    from colorize.train import TrainResult
+    from colorize.inference.predict import PredictResult
+    from colorize.training.train import TrainResult
 
 BAD_FILES_SHOWN = 20   # a listing nobody asked for in full stops here, with a count of the rest
 
@@ -104,7 +104,7 @@ def show_predict_result(result: "PredictResult") -> None:
 
 def show_scores(metrics: dict) -> None:
     """Print the model's figures beside those of the gray baseline (nothing without a baseline)."""
-    from colorize.evaluate import format_table
+    from colorize.evaluation.evaluate import format_table
 
     if not metrics.get("gray_baseline"):
         return
@@ -146,7 +146,7 @@ def show_train_result(result: "TrainResult") -> None:
 
 def show_rounds(rows: list[dict]) -> None:
     """Print the self-training table: the teacher and every round on the same test photos."""
-    from colorize.report import rounds_table_lines
+    from colorize.evaluation.report import rounds_table_lines
 
     if not any(row["metrics"] for row in rows):
         return

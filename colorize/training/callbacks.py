@@ -27,8 +27,8 @@ from colorize.constants import (
     LR_PLATEAU_PATIENCE,
     TENSORBOARD_DIR_NAME,
 )
-from colorize.devices import native_stderr_silenced
-from colorize.runfolder import best_logged
+from colorize.training.devices import native_stderr_silenced
+from colorize.training.runfolder import best_logged
 
 Notify = Callable[[str], None]
 # Every monitor a run may watch (presets.MONITORS) is a loss or an error: lower is

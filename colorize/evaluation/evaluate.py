@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from colorize import metrics
+from colorize.evaluation import metrics
 from colorize.config import EvaluateConfig
 from colorize.constants import CONFIG_FILE_NAME, EVALUATE_GRID_IMAGES, TRAIN_GRID_IMAGES
 from colorize.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:
     from colorize.dataset import ScannedFile
-    from colorize.predict import Colorizer
+    from colorize.inference.predict import Colorizer
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], None]
@@ -54,7 +54,7 @@ def _save_grids(rows: list[list[np.ndarray]], columns: list[str], labels: list[s
                 grid_dir: Path | None) -> list[str]:
     if grid_dir is None or not rows:
         return []
-    from colorize.report import save_comparison_grids
+    from colorize.evaluation.report import save_comparison_grids
 
     titles = [GRID_COLUMNS[name] for name in columns]
     pages = save_comparison_grids(rows, titles, grid_dir, prefix="evaluate", row_labels=labels)
@@ -66,7 +66,7 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
                    grid_images: int = EVALUATE_GRID_IMAGES) -> dict:
     """Return {"images", <model figures>, "gray_baseline": {<figures>}, "grids"} for colour `files`."""
     from colorize.dataset import load_rgb
-    from colorize.report import grid_thumbnail
+    from colorize.evaluation.report import grid_thumbnail
 
     columns = parse_grid_columns(grid_columns)
     model_totals, baseline_totals = metrics.ScoreTotals(), metrics.ScoreTotals()
@@ -180,8 +180,8 @@ def evaluate_test_split(model, config, split, run_name: str, progress: Progress 
     view), whose Keras loss and metrics are added under "loss" and "keras_metrics".
     """
     from colorize.paths import new_run_dir
-    from colorize.predict import Colorizer
-    from colorize.runfolder import results_root
+    from colorize.inference.predict import Colorizer
+    from colorize.training.runfolder import results_root
 
     if not split.test:
         return {}, None
@@ -203,7 +203,7 @@ def _test_losses(fit_model, config, split) -> tuple[dict, float | None]:
     A class head's loss is a cross-entropy over bins: gray has no logits to score,
     so its baseline loss is None there (the figures above still compare both).
     """
-    from colorize.loader import make_dataset
+    from colorize.dataset.loader import make_dataset
 
     test_data = make_dataset(split.test, config.image_size, config.batch_size, training=False)
     scores = {name: float(value) for name, value in fit_model.evaluate(test_data, return_dict=True,
@@ -318,12 +318,12 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
 
     `progress` follows the scoring, `scan_progress` the scan of `config.data` before it.
     """
-    from colorize.devices import load_tensorflow
-    from colorize.ensemble import check_distinct_models
-    from colorize.modelfile import resolve_model_path
+    from colorize.training.devices import load_tensorflow
+    from colorize.inference.ensemble import check_distinct_models
+    from colorize.models.modelfile import resolve_model_path
     from colorize.paths import chosen_output_root, new_run_dir, refuse_output_inside_data
-    from colorize.predict import Colorizer
-    from colorize.runfolder import write_json
+    from colorize.inference.predict import Colorizer
+    from colorize.training.runfolder import write_json
 
     notify = notify or (lambda message: None)
     # Bad paths (missing, one named twice) fail before the slow TF import.

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from colorize import runfolder
+from colorize.training import runfolder
 from colorize.config import TrainConfig
 from colorize.errors import DatasetError, UsageError
 
@@ -48,7 +48,7 @@ def check_self_training(config: TrainConfig) -> list:
     colorize colouriser (L in, ab out), and the album must hold a photo.
     """
     from colorize.dataset import resolve_dataset_path, scan_dataset
-    from colorize.pseudolabel import check_teacher
+    from colorize.training.pseudolabel import check_teacher
 
     check_teacher(config.teacher)
     album = scan_dataset(resolve_dataset_path(config.unlabeled))
@@ -68,7 +68,7 @@ def train_rounds(config: TrainConfig, train_run: Callable, notify: Notify, scan=
     passed in, so that train.py imports this module and not the other way round).
     `estimate` is the time of one round the front end measured, if it did.
     """
-    from colorize.modelfile import resolve_model_path
+    from colorize.models.modelfile import resolve_model_path
 
     unlabeled = check_self_training(config)
     scan = scan or _scan_colour_photos(config, notify)
@@ -144,8 +144,8 @@ def _save_record(folder: Path, record: dict) -> None:
 
 def _label(teacher: Path, photos: list, folder: Path, config: TrainConfig, notify: Notify) -> list[Path]:
     """Return the teacher's pseudo-labels of `photos`, made at training resolution (those already made are kept)."""
-    from colorize.loader import MAX_SCALE_OVER_CROP
-    from colorize.pseudolabel import label_photos
+    from colorize.dataset.loader import MAX_SCALE_OVER_CROP
+    from colorize.training.pseudolabel import label_photos
 
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -158,8 +158,8 @@ def _label(teacher: Path, photos: list, folder: Path, config: TrainConfig, notif
 def _score_teacher(config: TrainConfig, scan, teacher: Path, notify: Notify, progress: Progress | None) -> dict:
     """Return the teacher's figures on the test split the rounds are scored on ({} without a test split)."""
     from colorize.dataset import split_dataset
-    from colorize.evaluate import evaluate_files
-    from colorize.predict import Colorizer
+    from colorize.evaluation.evaluate import evaluate_files
+    from colorize.inference.predict import Colorizer
 
     split = split_dataset(scan.ok, config.train_size, config.test_size,
                           config.effective_split_seed)   # every round's split
@@ -188,7 +188,7 @@ def _rounds_rows(record: dict) -> list[dict]:
 
 def _write_rounds_report(folder: Path, record: dict, notify: Notify) -> None:
     """Write summary.txt (the figures per round, as a table) and rounds.png (the same, plotted)."""
-    from colorize.report import rounds_table_lines, save_rounds_plot
+    from colorize.evaluation.report import rounds_table_lines, save_rounds_plot
 
     rows = _rounds_rows(record)
     lines = [f"Self-training: teacher {record['settings']['teacher']}, photos without colour from "

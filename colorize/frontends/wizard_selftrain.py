@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from colorize import console, defaults, reporting
+from colorize.frontends import console, reporting
+from colorize import defaults
 from colorize.config import TrainConfig
 from colorize.errors import ColorizeError
-from colorize.presets import DEFAULT_PRESET, PRESETS
-from colorize.wizard_questions import (ask_dataset_and_scan, ask_epochs, ask_image_size, ask_usable_model,
+from colorize.models.presets import DEFAULT_PRESET, PRESETS
+from colorize.frontends.wizard_questions import (ask_dataset_and_scan, ask_epochs, ask_image_size, ask_usable_model,
                                        describe_hardware, offer_to_open)
 
 MAX_ROUNDS = 10
@@ -36,7 +37,7 @@ STUDENT_CHOICES = {
 
 def self_training_path() -> None:
     """Ask for a teacher, photos without colour, colour photos, a student, rounds and epochs; train in rounds."""
-    from colorize import train
+    from colorize.training import train
 
     console.info(SELF_TRAINING_INTRO)
     teacher = ask_usable_model("Model that colours your photos first", check_teacher_model)
@@ -63,11 +64,11 @@ def self_training_path() -> None:
 
 def check_teacher_model(path: str) -> None:
     """Load `path` once; ModelError with one sentence unless it can colour photos for a student (L in, ab out)."""
-    from colorize import devices
+    from colorize.training import devices
 
     console.info("Checking the model...")
     devices.load_tensorflow()  # quietly, before Keras is imported
-    from colorize.pseudolabel import check_teacher
+    from colorize.training.pseudolabel import check_teacher
 
     check_teacher(path)
 
@@ -102,7 +103,7 @@ def ask_student_preset() -> str:
 
 def self_training_folder(run_name: str) -> Path:
     """Return OUTPUT/models/<run_name>, where a self-training keeps rounds.json and its report."""
-    from colorize.runfolder import models_root
+    from colorize.training.runfolder import models_root
 
     return models_root(None) / run_name  # the wizard never sets --output
 
@@ -113,7 +114,7 @@ def free_self_training_name() -> str:
     A fresh name each time: the wizard never continues an older, unfinished
     self-training by accident, nor stops on one started with other settings.
     """
-    from colorize.selftrain import DEFAULT_RUN_NAME
+    from colorize.training.selftrain import DEFAULT_RUN_NAME
 
     index = 1
     while True:

@@ -62,7 +62,7 @@ def create_multiworker_strategy():
     must exist before the first tensor is made ("Collective ops must be
     configured at program startup").
     """
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     read_tf_config()  # a clear error before TensorFlow starts a server
     tf = load_tensorflow()

@@ -30,7 +30,7 @@ def detect_devices(strategy: str = "auto") -> DeviceSetup:
     """
     import keras
 
-    from colorize.devices import list_gpus, load_tensorflow
+    from colorize.training.devices import list_gpus, load_tensorflow
 
     tf = load_tensorflow()
     _enable_memory_growth(tf)
@@ -60,7 +60,7 @@ def _enable_memory_growth(tf) -> None:
 def _choose_strategy(tf, strategy: str, gpu_count: int):
     """Return the tf.distribute strategy that `strategy` names for this machine."""
     if strategy == "multiworker":
-        from colorize.cluster import create_multiworker_strategy
+        from colorize.training.cluster import create_multiworker_strategy
 
         return create_multiworker_strategy()
     if strategy == "mirrored" or (strategy == "auto" and gpu_count > 1):

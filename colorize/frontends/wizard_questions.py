@@ -15,16 +15,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from colorize import console, reporting
+from colorize.frontends import console, reporting
 from colorize.config import TrainConfig
 from colorize.constants import MIN_CROPS_PER_EPOCH, MODEL_SUFFIXES
-from colorize.estimate import format_duration
+from colorize.training.estimate import format_duration
 from colorize.errors import ColorizeError, ModelError
-from colorize.presets import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, PRESETS, size_multiple
+from colorize.models.presets import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, PRESETS, size_multiple
 
 if TYPE_CHECKING:
-    from colorize.estimate import TimeEstimate
-    from colorize.modelfile import ModelInfo
+    from colorize.training.estimate import TimeEstimate
+    from colorize.models.modelfile import ModelInfo
 
 MAX_EPOCHS = 1000
 MIN_USABLE_IMAGES = 3       # 1 train + 1 validation (8:2, at least 1) + 1 test
@@ -66,7 +66,7 @@ def ask_dataset_path() -> str:
 
 def describe_hardware() -> None:
     """Say whether training will run on GPUs or on the CPU."""
-    from colorize import devices
+    from colorize.training import devices
 
     console.info("Looking at the hardware...")
     gpus = devices.list_gpus()  # imports TensorFlow quietly, before model.py imports it noisily
@@ -97,7 +97,8 @@ def ask_image_size(preset: str, model_info: "ModelInfo | None") -> int:
 
 def ask_epochs(config: TrainConfig, scan) -> tuple[int, "TimeEstimate"]:
     """Measure the time per epoch, show it, and return (epochs, the estimate for them)."""
-    from colorize import dataset, train
+    from colorize import dataset
+    from colorize.training import train
 
     console.info("Measuring how fast this machine trains (a few steps)...")
     split = dataset.split_dataset(scan.ok, config.train_size, config.test_size, config.effective_split_seed)
@@ -122,7 +123,7 @@ def ask_usable_model(what: str, check) -> str:
     `check` raises a ColorizeError with one sentence for a model that cannot serve;
     it is shown in red and the question comes again.
     """
-    from colorize import modelfile
+    from colorize.models import modelfile
 
     try:
         modelfile.resolve_model_path("default")
@@ -153,7 +154,8 @@ def ask_model_file(question: str, default: str | None = None) -> str:
 
 def check_model_loads(path: str | Path, need_kind: str | None = None) -> "ModelInfo":
     """Load the model file once and return what it expects; ModelError with one sentence when unusable."""
-    from colorize import devices, modelfile
+    from colorize.training import devices
+    from colorize.models import modelfile
 
     console.info("Checking the model...")
     devices.load_tensorflow()  # quietly, before Keras is imported

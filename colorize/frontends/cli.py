@@ -13,11 +13,12 @@ import os
 import sys
 from dataclasses import replace
 
-from colorize import __version__, console, defaults, reporting
+from colorize import __version__, defaults
+from colorize.frontends import console, reporting
 from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, ENSEMBLE_CHROMA, MIN_CROPS_PER_EPOCH,
                                 PSEUDO_LABEL_WEIGHTS, UNLABELED_SHARE)
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, ColorizeError
-from colorize.presets import DEFAULT_PRESET, PRESETS, TEST_PRESETS
+from colorize.models.presets import DEFAULT_PRESET, PRESETS, TEST_PRESETS
 
 
 def positive_int(text: str) -> int:
@@ -43,7 +44,7 @@ def print_json(data: dict) -> None:
 # --- handlers: one per subcommand ------------------------------------------
 
 def command_info(args: argparse.Namespace) -> int:
-    from colorize.info import collect_info
+    from colorize.frontends.info import collect_info
 
     report = collect_info()
     if args.json:
@@ -84,7 +85,7 @@ def train_config_from_args(args: argparse.Namespace):
     many usable photos the scan finds (defaults.default_test_size).
     """
     from colorize.config import TrainConfig
-    from colorize.presets import preset_settings
+    from colorize.models.presets import preset_settings
 
     preset = preset_settings(args.preset)
     return TrainConfig(
@@ -103,8 +104,8 @@ def train_config_from_args(args: argparse.Namespace):
 
 def command_train(args: argparse.Namespace) -> int:
     from colorize.dataset import resolve_dataset_path, scan_dataset
-    from colorize.devices import load_tensorflow
-    from colorize.train import train_model, validate_config
+    from colorize.training.devices import load_tensorflow
+    from colorize.training.train import train_model, validate_config
 
     load_tensorflow()  # quietly, before Keras prints TensorFlow's start-up noise
     config = train_config_from_args(args)
@@ -124,7 +125,7 @@ def command_train(args: argparse.Namespace) -> int:
 
 def command_predict(args: argparse.Namespace) -> int:
     from colorize.config import PredictConfig
-    from colorize.predict import colorize_path
+    from colorize.inference.predict import colorize_path
 
     config = PredictConfig(models=tuple(args.model or ["default"]),
                            ensemble_chroma=args.ensemble_chroma,
@@ -139,7 +140,7 @@ def command_predict(args: argparse.Namespace) -> int:
 
 def command_evaluate(args: argparse.Namespace) -> int:
     from colorize.config import EvaluateConfig
-    from colorize.evaluate import evaluate_model
+    from colorize.evaluation.evaluate import evaluate_model
 
     config = EvaluateConfig(models=tuple(args.model or ["default"]), ensemble_chroma=args.ensemble_chroma,
                             data=args.data, limit=args.limit,
@@ -300,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `colorize` and `python -m colorize`; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        from colorize.wizard import run_wizard
+        from colorize.frontends.wizard import run_wizard
 
         return run_wizard()
     try:

@@ -23,7 +23,7 @@ from colorize.constants import (
     SUMMARY_FILE_NAME,
 )
 from colorize.errors import OutputError
-from colorize.runfolder import read_history, write_atomically, write_json, write_new_file, write_text
+from colorize.training.runfolder import read_history, write_atomically, write_json, write_new_file, write_text
 
 Notify = Callable[[str], None]
 

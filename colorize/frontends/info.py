@@ -27,7 +27,7 @@ def library_versions() -> dict[str, str]:
 
 def describe_devices() -> tuple[list[dict], str]:
     """Return the GPUs TensorFlow sees (name, memory) and a one-line summary."""
-    from colorize.devices import list_gpus
+    from colorize.training.devices import list_gpus
 
     gpus = list_gpus()
     if not gpus:
@@ -38,7 +38,7 @@ def describe_devices() -> tuple[list[dict], str]:
 
 def encoder_weights_state() -> str:
     """Return where the pretrained preset's ImageNet weights are read from, or why they are missing."""
-    from colorize.encoder import weights_file_path
+    from colorize.models.encoder import weights_file_path
     from colorize.errors import ModelError
 
     try:

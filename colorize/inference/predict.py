@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from colorize import color
+from colorize.dataset import color
 from colorize.constants import (
     CHROMA_FILTER_EPS,
     CHROMA_FILTER_RADIUS_SHARE,
@@ -28,16 +28,16 @@ from colorize.constants import (
     PREDICT_JPEG_QUALITY,
     PREDICT_LONG_SIDE,
 )
-from colorize.ensemble import EnsembleColorizer, check_distinct_models
+from colorize.inference.ensemble import EnsembleColorizer, check_distinct_models
 from colorize.errors import ColorizeError, DatasetError, OutputError
-from colorize.fullres import (  # noqa: F401  full_lightness, merge_full_resolution and resize_plane stay importable here
+from colorize.inference.fullres import (  # noqa: F401  full_lightness, merge_full_resolution and resize_plane stay importable here
     colorize_images,
     full_lightness,
     merge_full_resolution,
     resize_plane,
 )
-from colorize.guided_filter import guided_filter
-from colorize.modelfile import inspect_model, load_model_file, resolve_model_path
+from colorize.inference.guided_filter import guided_filter
+from colorize.models.modelfile import inspect_model, load_model_file, resolve_model_path
 
 if TYPE_CHECKING:
     import keras
@@ -233,7 +233,7 @@ def encode_image(rgb: np.ndarray, as_jpeg: bool) -> bytes:
 
 def _grid_row(colorized: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return a (gray input, colourised) thumbnail pair; the gray is the output's own L."""
-    from colorize.report import grid_thumbnail
+    from colorize.evaluation.report import grid_thumbnail
 
     colour = grid_thumbnail(colorized, Image.Resampling.BILINEAR)
     return (color.gray_to_rgb(color.rgb_to_lab(colour)[..., 0]) * 255 + 0.5).astype(np.uint8), colour
@@ -303,7 +303,7 @@ def _batches(jobs: Sequence[_Job], batch_size: int) -> Iterator[list[_Job]]:
 def _load_batch(batch: Sequence[_Job], result: PredictResult) -> tuple[list[_Job], list[np.ndarray]]:
     """Decode a batch; files that fail now (the scan only sampled them) go to `result.bad`."""
     from colorize import dataset
-    from colorize.imagefile import ImageDecodeError
+    from colorize.dataset.imagefile import ImageDecodeError
 
     loaded_jobs, images = [], []
     for job in batch:
@@ -319,7 +319,7 @@ def _load_batch(batch: Sequence[_Job], result: PredictResult) -> tuple[list[_Job
 
 def _write_output(job: _Job, colorized: np.ndarray, forbidden: set[Path]) -> Path:
     """Write one colourised image to its new file (temp name, then rename)."""
-    from colorize.runfolder import write_new_file
+    from colorize.training.runfolder import write_new_file
 
     try:
         job.target.parent.mkdir(parents=True, exist_ok=True)
@@ -333,7 +333,7 @@ def _write_output(job: _Job, colorized: np.ndarray, forbidden: set[Path]) -> Pat
 
 def _save_grids(rows: list, labels: list[str], output_dir: Path) -> list[Path]:
     """Save the comparison grids under output_dir/comparison-grids with a prefix not used yet."""
-    from colorize.report import save_comparison_grids
+    from colorize.evaluation.report import save_comparison_grids
 
     if not rows:
         return []

@@ -85,7 +85,7 @@ def load_model_file(path: str | Path) -> "keras.Model":
     if not path.is_file():
         raise ModelError(f"Model file not found: {path}")
     _check_container(path)
-    from colorize.devices import load_tensorflow
+    from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
     import keras

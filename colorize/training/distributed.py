@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorize.cluster import WorkerRole, create_multiworker_strategy, read_tf_config
+from colorize.training.cluster import WorkerRole, create_multiworker_strategy, read_tf_config
 from colorize.constants import (
     BACKUP_DIR_NAME,
     HISTORY_FILE_NAME,
@@ -38,7 +38,7 @@ from colorize.constants import (
     MODEL_H5_FILE_NAME,
 )
 from colorize.errors import UsageError
-from colorize.runfolder import BACKUP_METADATA_NAME, save_model, write_json
+from colorize.training.runfolder import BACKUP_METADATA_NAME, save_model, write_json
 
 Notify = Callable[[str], None]
 MONITORS_HERE = ("loss", "val_loss")   # the loop computes these two; others fall back to val_loss
@@ -128,7 +128,7 @@ def distribute_datasets(strategy, config, split, global_batch: int) -> tuple:
     and keep 1/N of them. Training repeats, so every worker runs the same number
     of steps (a worker that ran out early would stall the all-reduce).
     """
-    from colorize.loader import make_dataset
+    from colorize.dataset.loader import make_dataset
 
     def shard(files: Sequence, context) -> tuple:
         return tuple(files[context.input_pipeline_id::context.num_input_pipelines])
@@ -359,7 +359,7 @@ def train_multiworker(model, config, split, run_dir: Path, strategy=None, notify
     strategy = strategy or create_multiworker_strategy()
     check_split_for_workers(split, role)
     global_batch = config.batch_size * strategy.num_replicas_in_sync
-    from colorize.loader import training_steps_per_epoch
+    from colorize.dataset.loader import training_steps_per_epoch
 
     steps = training_steps_per_epoch(config, split, global_batch)
     monitor = config.monitor if config.monitor in MONITORS_HERE else "val_loss"

@@ -16,7 +16,7 @@ from typing import Protocol, Sequence
 import numpy as np
 from PIL import Image
 
-from colorize import color
+from colorize.dataset import color
 from colorize.constants import PREDICT_STRIP_PIXELS
 from colorize.errors import UsageError
 

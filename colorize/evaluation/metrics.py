@@ -28,7 +28,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from colorize.color import gray_to_rgb, rgb_to_lab
+from colorize.dataset.color import gray_to_rgb, rgb_to_lab
 from colorize.constants import (AB_BIN_RANGE, AB_BIN_WIDTH, AUC_MAX_THRESHOLD,
                                 PSNR_CAP_DB, SSIM_WINDOW)
 

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from colorize import color
+from colorize.dataset import color
 from colorize.constants import MIN_CROPS_PER_EPOCH, STUDENT_BRIGHTNESS_JITTER, STUDENT_CONTRAST_JITTER
 from colorize.dataset import ScannedFile, load_rgb
 from colorize.errors import DatasetError

@@ -19,16 +19,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from colorize import console, defaults, reporting
+from colorize.frontends import console, reporting
+from colorize import defaults
 from colorize.config import PredictConfig, TrainConfig
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, ColorizeError, OutputError
-from colorize.presets import DEFAULT_PRESET, MONITORS, PRESETS, TEST_PRESETS, has_class_head
-from colorize.wizard_questions import (ask_dataset_and_scan, ask_epochs, ask_image_size, ask_model_file,
+from colorize.models.presets import DEFAULT_PRESET, MONITORS, PRESETS, TEST_PRESETS, has_class_head
+from colorize.frontends.wizard_questions import (ask_dataset_and_scan, ask_epochs, ask_image_size, ask_model_file,
                                        ask_usable_model, check_model_loads, describe_hardware, offer_to_open)
-from colorize.wizard_selftrain import self_training_path
+from colorize.frontends.wizard_selftrain import self_training_path
 
 if TYPE_CHECKING:
-    from colorize.modelfile import ModelInfo
+    from colorize.models.modelfile import ModelInfo
 
 MAIN_MENU = {
     "1": "train a model on your own colour photos",
@@ -117,7 +118,7 @@ def train_path() -> None:
     New or saved model comes first: a saved model fixes the model size and the
     multiple its image sides need, so those questions are skipped for it.
     """
-    from colorize import train
+    from colorize.training import train
 
     model, model_info = ask_model_to_start_from()
     data, scan = ask_dataset_and_scan()
@@ -192,7 +193,7 @@ def show_model_overview(config: TrainConfig) -> None:
     console.info("Building the model...")
     network = model_to_show(config)
     if choice == "1":
-        from colorize.report import save_model_diagram
+        from colorize.evaluation.report import save_model_diagram
 
         path = free_diagram_path(config)
         if save_model_diagram(network, path) is None:
@@ -210,10 +211,10 @@ def model_to_show(config: TrainConfig):
     A pretrained-preset model has one output class per colour its training
     photos use, known only once training reads them: shown here with every colour.
     """
-    from colorize import devices
+    from colorize.training import devices
 
     devices.load_tensorflow()  # quietly, before Keras is imported
-    from colorize import model, modelfile
+    from colorize.models import model, modelfile
 
     if config.model != "new":
         return modelfile.load_model_file(config.model)
@@ -221,7 +222,7 @@ def model_to_show(config: TrainConfig):
         return model.build_model(config.preset)
     import numpy as np
 
-    from colorize import ab_classes
+    from colorize.models import ab_classes
 
     every_colour = ab_classes.ab_classes_from_histogram(np.ones((ab_classes.BINS_PER_SIDE,) * 2))
     console.info(f"(Shown with all {every_colour.count} colour classes; training keeps those its photos use.)")
@@ -255,7 +256,7 @@ def ask_monitor() -> str:
 
 def predict_path() -> None:
     """Ask for a model, photos and a results folder; colourise; say where everything is."""
-    from colorize import predict
+    from colorize.inference import predict
 
     model = ask_prediction_model()
     photos = ask_photos_to_colourise()

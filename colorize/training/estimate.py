@@ -50,7 +50,7 @@ def measure_training_time(config: TrainConfig, split, trainee, strategy=None,
     """
     import keras
 
-    from colorize.loader import make_dataset, training_steps_per_epoch
+    from colorize.dataset.loader import make_dataset, training_steps_per_epoch
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:

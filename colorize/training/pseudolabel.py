@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from colorize import color
+from colorize.dataset import color
 from colorize.errors import ColorizeError, ModelError, UsageError
-from colorize.modelfile import ModelInfo, inspect_model, load_model_file, resolve_model_path
-from colorize.predict import full_lightness, resize_plane, smooth_chroma
+from colorize.models.modelfile import ModelInfo, inspect_model, load_model_file, resolve_model_path
+from colorize.inference.predict import full_lightness, resize_plane, smooth_chroma
 
 if TYPE_CHECKING:
     import keras
@@ -73,7 +73,7 @@ def check_teacher(path: str | Path) -> Teacher:
 
 def teacher_of(model: "keras.Model", name: str | None = None) -> Teacher:
     """Return `model` as a Teacher; ModelError unless it is an ab colouriser."""
-    from colorize import ab_classes
+    from colorize.models import ab_classes
 
     name = name or model.name
     info = inspect_model(model)
@@ -149,7 +149,7 @@ class TeacherRunner:
         import keras
         import tensorflow as tf
 
-        from colorize import ab_classes
+        from colorize.models import ab_classes
 
         self.teacher = teacher
         model = teacher.model
@@ -211,7 +211,7 @@ def label_rgba(labelled: Labelled) -> np.ndarray:
 
 def write_label(target: Path, rgba: np.ndarray) -> Path:
     """Write the RGBA array as a PNG at `target`, atomically; return `target`."""
-    from colorize.runfolder import write_atomically
+    from colorize.training.runfolder import write_atomically
 
     return write_atomically(target, lambda temporary: Image.fromarray(rgba, "RGBA").save(temporary, format="PNG"),
                             action="write the pseudo-label")

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from colorize import runfolder
+from colorize.training import runfolder
 from colorize.config import TrainConfig
 from colorize.errors import DatasetError, ModelError, UsageError
-from colorize.estimate import TimeEstimate, measure_training_time
-from colorize.strategy import detect_devices
+from colorize.training.estimate import TimeEstimate, measure_training_time
+from colorize.training.strategy import detect_devices
 
 Notify = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -58,13 +58,13 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
     still saves and reports. A config with a teacher runs the self-training rounds
     (selftrain.py), each of which is one such run given its `pseudo_labels`.
     """
-    from colorize.evaluate import evaluate_test_split, format_table
-    from colorize.report import RunOutcome, write_run_report
+    from colorize.evaluation.evaluate import evaluate_test_split, format_table
+    from colorize.evaluation.report import RunOutcome, write_run_report
 
     notify = notify or _quiet
     validate_config(config)
     if config.teacher is not None and pseudo_labels is None:
-        from colorize.selftrain import train_rounds
+        from colorize.training.selftrain import train_rounds
 
         return train_rounds(config, train_model, notify, scan, progress, estimate)
     scan, split, extra = _scan_and_split(config, scan, notify)
@@ -100,20 +100,20 @@ def validate_config(config: TrainConfig) -> None:
     TrainConfig checks every setting on its own (presets.py); this adds what needs
     the disk or the preset's family.
     """
-    from colorize.presets import has_class_head
+    from colorize.models.presets import has_class_head
 
     if config.strategy == "multiworker" and config.model == "new" and has_class_head(config.preset):
         raise UsageError(f"Multi-worker training supports the from-scratch presets (cpu, gpu, large), "
                          f"not {config.preset!r} yet; use --strategy auto or mirrored.")
     if config.model != "new":
-        from colorize.modelfile import resolve_model_path
+        from colorize.models.modelfile import resolve_model_path
 
         try:
             resolve_model_path(config.model)   # a name too long is a ModelError there, not an OSError
         except ModelError:
             raise ModelError(f"The model to continue from does not exist: {config.model}") from None
     if config.teacher is not None:
-        from colorize.selftrain import check_self_training
+        from colorize.training.selftrain import check_self_training
 
         check_self_training(config)
 
@@ -160,7 +160,7 @@ def _describe_data(scan, split, extra) -> str:
 
 def _load_model_to_continue(config: TrainConfig):
     """Load a saved model for fine-tuning; ModelError unless it maps L to ab at this image size."""
-    from colorize.modelfile import inspect_model, load_model_file
+    from colorize.models.modelfile import inspect_model, load_model_file
 
     model = load_model_file(config.model)
     info = inspect_model(model)
@@ -191,7 +191,7 @@ class ModelToTrain:
 
     def compile(self, fit_model):
         """Compile `fit_model` (this one's, or a clone of it) with this run's loss and rate; return it."""
-        from colorize.model import compile_for_training
+        from colorize.models.model import compile_for_training
 
         return compile_for_training(fit_model, self.learning_rate, classes=self.classes, rebalance=self.rebalance,
                                     pixel_weights=self.student, ema_momentum=self.ema_momentum)
@@ -199,7 +199,7 @@ class ModelToTrain:
 
 def _training_photo_classes(split, notify: Notify, centres=None):
     """Return the ab classes (bins and prior) of the training photos; `centres` keeps a saved model's bins."""
-    from colorize.ab_classes import ab_classes_from_histogram, ab_histogram
+    from colorize.models.ab_classes import ab_classes_from_histogram, ab_histogram
     from colorize.dataset import load_rgb
 
     notify(f"Measuring the colours of {len(split.train)} training photos ...")
@@ -218,10 +218,10 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
     """
     import keras
 
-    from colorize import ab_classes
+    from colorize.models import ab_classes
     from colorize.constants import STUDENT_DROPOUT
-    from colorize.model import build_model, unfreeze_encoder_top
-    from colorize.presets import has_class_head, preset_settings
+    from colorize.models.model import build_model, unfreeze_encoder_top
+    from colorize.models.presets import has_class_head, preset_settings
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
@@ -263,7 +263,7 @@ def fit_and_save(trainee: ModelToTrain, config: TrainConfig, split, run_dir: Pat
     The trained model is None on a multi-worker run's other workers: the chief saves.
     """
     if config.strategy == "multiworker":  # Keras fit fails under MultiWorkerMirroredStrategy: a custom loop
-        from colorize.distributed import fit_multiworker
+        from colorize.training.distributed import fit_multiworker
 
         # The chief gets back the saved model loaded without the strategy (scoring the
         # mirrored one alone would start collectives the other workers never join).
@@ -278,7 +278,7 @@ def make_training_data(config: TrainConfig, split, pseudo_labels: Sequence[Path]
 
     With `pseudo_labels` (a self-training student) training mixes them in, noised.
     """
-    from colorize.loader import make_dataset, make_student_dataset
+    from colorize.dataset.loader import make_dataset, make_student_dataset
 
     if pseudo_labels is not None:
         training = make_student_dataset(split.train, pseudo_labels, config.image_size, config.batch_size,
@@ -295,8 +295,8 @@ def make_training_data(config: TrainConfig, split, pseudo_labels: Sequence[Path]
 def fit_model(model, config: TrainConfig, split, run_dir: Path, initial_epoch: int = 0,
               notify: Notify = _quiet, pseudo_labels: Sequence[Path] | None = None) -> bool:
     """Train `model` in place with the run's callbacks; return True when Ctrl-C stopped it."""
-    from colorize.callbacks import QuietFirstStep, StopOnInterrupt, build_callbacks
-    from colorize.loader import training_steps_per_epoch
+    from colorize.training.callbacks import QuietFirstStep, StopOnInterrupt, build_callbacks
+    from colorize.dataset.loader import training_steps_per_epoch
 
     stopper, quiet = StopOnInterrupt(notify), QuietFirstStep()
     training, validation = make_training_data(config, split, pseudo_labels)

@@ -1,0 +1,1 @@
+"""Scoring colour against the truth (PSNR, SSIM, AuC, hue recall) and the plots and grids that show it."""

@@ -1,0 +1,1 @@
+"""Colourising: a model (or an ensemble) on photos at their full resolution."""

@@ -1,0 +1,1 @@
+"""Training: the run folder, the strategy and devices, the stock-callback loop, multi-worker and self-training."""
