@@ -66,6 +66,12 @@ class ProgressBar:
     the work has run that long: a scan that ends in a second prints no bar. On a
     terminal it redraws in place; elsewhere it prints a line every ~10% so logs
     stay short. Writes to stderr so `--json` output on stdout stays clean.
+
+    Ours, not a library's (issue 25): keras.utils.Progbar imports TensorFlow
+    (~4 s; `colorize scan` must start without it) and writes to stdout, which
+    would spoil `--json`. tqdm (not a dependency) starts its clock when made, not
+    at the first report, and off a terminal still joins its updates with '\\r'
+    into one line, so a log gets no line per 10%.
     """
 
     def __init__(self, label: str, unit: str = "images", stream=None, show_after_s: float = 0.0):
