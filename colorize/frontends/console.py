@@ -117,6 +117,15 @@ class ProgressBar:
 # answer is usable (cookiecutter's InvalidResponse pattern). End of input raises
 # EOFError and Ctrl-C KeyboardInterrupt out of the prompt: the wizard turns them
 # into a goodbye and exit 0 / 130.
+#
+# Ours, not click's prompt/confirm/IntRange/Choice/Path (issue 25; checked with
+# click 8.4, not a dependency): click turns both Ctrl-C and end of input into one
+# Abort, so the wizard could not tell "goodbye, exit 0" from "interrupted, 130";
+# it re-asks with "Error: 'x' is not a valid integer range." / "Error: invalid
+# input" (ours: "Enter a number between 1 and 20.", in red); off a terminal it
+# leaves the next line glued to the prompt; it ignores NO_COLOR; and it has no
+# multiple-of ranges, ASCII-only digits, answer-length cap, drag-and-drop quotes
+# or path-or-word answers ("default", "new").
 
 class InvalidResponse(Exception):
     """Raised by a validator: its message says why, and the prompt asks again."""
