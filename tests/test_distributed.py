@@ -98,6 +98,50 @@ def test_two_workers_train_together_and_only_the_chief_writes_the_model(color_fo
     assert inspect_model(load_model_file(chief_run / "model.keras")).kind == "ab"
 
 
+def readme_multiworker_commands() -> list[tuple[dict, list[str]]]:
+    """Return the README's two multi-worker commands as (TF_CONFIG, colorize arguments) pairs."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Training on several machines", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    joined = block.replace("\\\n", " ")
+    commands = []
+    for line in joined.splitlines():
+        if "TF_CONFIG=" not in line:
+            continue
+        config_text, command = line.split("TF_CONFIG='", 1)[1].split("'", 1)
+        words = command.split()
+        assert words[:3] == ["python", "-m", "colorize"], line
+        commands.append((json.loads(config_text), words[3:]))
+    return commands
+
+
+@pytest.mark.slow
+def test_the_readme_multiworker_example_runs(color_folder, tmp_path):
+    """The README's commands as written, with localhost for its hosts, a small photo folder for
+    photos/, and small sizes appended (argparse keeps the last value of a flag)."""
+    commands = readme_multiworker_commands()
+    assert [config["task"]["index"] for config, _ in commands] == [0, 1]
+    ports = free_ports(2)
+    processes = []
+    for config, arguments in commands:
+        hosts = config["cluster"]["worker"]
+        config["cluster"]["worker"] = [f"localhost:{port}" for port in ports]
+        assert len(hosts) == 2
+        arguments = [str(color_folder) if word == "photos/" else word for word in arguments]
+        env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1", TF_CONFIG=json.dumps(config))
+        env.pop("COLORIZE_OUTPUT", None)
+        output = tmp_path / f"machine{config['task']['index']}"
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "colorize", *arguments, "--output", str(output), "--image-size", "32",
+             "--epochs", "1", "--batch-size", "1", "--test-size", "2"],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [finish(process) for process in processes]
+    for index, (process, output) in enumerate(zip(processes, outputs)):
+        assert process.returncode == 0, f"worker {index} failed:\n{output}"
+    run_name = commands[0][1][commands[0][1].index("--run-name") + 1]
+    assert (tmp_path / "machine0" / "models" / run_name / "model.keras").is_file()
+    assert not (tmp_path / "machine1" / "models" / run_name / "model.keras").exists()
+
+
 def test_multiworker_without_tf_config_is_one_clear_line(color_folder, tmp_path):
     result = run_colorize("train", "--data", str(color_folder), "--strategy", "multiworker",
                           "--output", str(tmp_path / "out"), *TRAIN_ARGS, env={"TF_CONFIG": ""})
@@ -113,20 +157,28 @@ def test_multiworker_without_tf_config_is_one_clear_line(color_folder, tmp_path)
     ('{"cluster": {"worker": ["a:1"]}}', "TF_CONFIG is not valid"),
     ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}', "not in its cluster"),
     ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "not in its cluster"),
+    ('["a:1"]', "TF_CONFIG is not valid"),
+    ('{"cluster": {"worker": "a:1"}, "task": {"type": "worker", "index": 0}}', "TF_CONFIG is not valid"),
+    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": "first"}}', "TF_CONFIG is not valid"),
+    ('{"cluster": {"chief": ["a:1", "b:1"]}, "task": {"type": "chief", "index": 0}}', "at most one"),
 ])
-def test_bad_tf_config_says_what_to_fix(text, message):
+def test_bad_tf_config_says_what_to_fix(text, message, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", text)   # TensorFlow's resolver reads only os.environ
     with pytest.raises(UsageError, match=message):
-        read_tf_config({"TF_CONFIG": text})
+        read_tf_config()
 
 
-def test_worker_zero_is_the_chief_unless_the_cluster_names_one():
+def role_in(monkeypatch, cluster: dict, task_type: str, index: int) -> WorkerRole:
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}}))
+    return read_tf_config()
+
+
+def test_worker_zero_is_the_chief_unless_the_cluster_names_one(monkeypatch):
     workers = {"worker": ["a:1", "b:1"]}
-    first = read_tf_config({"TF_CONFIG": json.dumps({"cluster": workers, "task": {"type": "worker", "index": 0}})})
-    second = read_tf_config({"TF_CONFIG": json.dumps({"cluster": workers, "task": {"type": "worker", "index": 1}})})
+    first, second = role_in(monkeypatch, workers, "worker", 0), role_in(monkeypatch, workers, "worker", 1)
     assert (first.is_chief, second.is_chief, first.worker_count) == (True, False, 2)
     with_chief = {"chief": ["c:1"], **workers}
-    worker = read_tf_config({"TF_CONFIG": json.dumps({"cluster": with_chief, "task": {"type": "worker", "index": 0}})})
-    chief = read_tf_config({"TF_CONFIG": json.dumps({"cluster": with_chief, "task": {"type": "chief", "index": 0}})})
+    worker, chief = role_in(monkeypatch, with_chief, "worker", 0), role_in(monkeypatch, with_chief, "chief", 0)
     assert (worker.is_chief, chief.is_chief, chief.worker_count) == (False, True, 3)
 
 
