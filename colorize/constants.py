@@ -118,7 +118,7 @@ TENSORBOARD_DIR_NAME = "tensorboard"
 # passed over several times when there are few): with 205 photos an epoch was
 # 13 steps, and ReduceLROnPlateau (patience 3) halved the rate on noise down to
 # 6e-5 by epoch 25 while the model still underfit. 640 crops is the epoch of
-# DESIGN.md's feasibility run.
+# the first feasibility run's (2 cores, 128 px).
 MIN_CROPS_PER_EPOCH = 640
 # Self-training (selftrain.py): each epoch takes this share of its crops from the
 # teacher's pseudo-labelled photos (Xie et al. 2020 train on far more unlabelled

@@ -1,6 +1,6 @@
 """Issue 8, front ends: random flag values, a closed output pipe, Ctrl-C while
 working and at every training question: never a traceback, exit codes as in
-DESIGN.md (0 done, 1 user error, 2 usage, 130 interrupted).
+the README promises (0 done, 1 user error, 2 usage, 130 interrupted).
 
 test_wizard.py and test_console.py already fuzz the wizard's answers, sweep
 end of input over every question and Ctrl-C over the colourise path; this file

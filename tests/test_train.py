@@ -112,7 +112,7 @@ def test_saved_keras_and_h5_load_back_and_predict_the_same(trained_run):
     run_dir = trained_run["run_dir"]
     lightness = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
     from_keras = keras.models.load_model(run_dir / "model.keras")
-    # compile=True on purpose: the .h5 holds the loss; a string loss would not load (DESIGN.md).
+    # compile=True on purpose: the .h5 holds the loss; a string loss would not load (Keras 3: `Could not deserialize keras.metrics.mse`).
     from_h5 = keras.models.load_model(run_dir / "model.h5")
     assert from_h5.loss is not None
     prediction = from_keras.predict(lightness, verbose=0)

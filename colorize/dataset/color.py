@@ -1,7 +1,7 @@
 """RGB <-> CIE Lab (D65) and the model's normalisation, in numpy and TensorFlow.
 
 The model takes L scaled to [-1, 1] and predicts ab scaled to about [-1, 1].
-Conversion stays outside the Keras graph (DESIGN.md), so saved models hold
+Conversion stays outside the Keras graph, so saved models hold
 only built-in layers. The TensorFlow version is imported lazily so this module
 stays cheap for the scanner; tests check both versions agree.
 """

@@ -1,7 +1,7 @@
 """Decode one image file with the product's format rules, shared by the scanner,
 the loader and the predictor so they never disagree about a file.
 
-Rules (DESIGN.md): EXIF orientation applied; RGBA/LA/transparent palettes
+Rules: EXIF orientation applied; RGBA/LA/transparent palettes
 composited on white; palette and CMYK converted; 16-bit and 32-bit integer
 grays scaled to 8 bits; decompression bombs refused.
 """

@@ -33,7 +33,7 @@ from colorize.constants import (AB_BIN_RANGE, AB_BIN_WIDTH, AUC_MAX_THRESHOLD,
                                 PSNR_CAP_DB, SSIM_WINDOW)
 
 # The scalar figures score_image returns and summarize_scores averages; the
-# JSON contract of `evaluate --json` (DESIGN.md).
+# JSON contract of `evaluate --json` (README, "Subcommands").
 FIGURES = ("psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulness",
            "auc", "auc_rebalanced", "hue_recall", "green_recall")
 HISTOGRAM_KEY = "ab_histogram"   # per-image data summarize_scores needs; not a figure

@@ -2,7 +2,7 @@
 
 A scan's counts and its unusable files, the results of `predict`, `train` and
 `evaluate`, and the progress bars they show. Computation returns results and
-reports progress through callbacks (DESIGN.md); this module turns them into
+reports progress through callbacks, never printing; this module turns them into
 lines, the same lines whichever front end ran the work.
 """
 

@@ -92,7 +92,7 @@ def load_model_file(path: str | Path) -> "keras.Model":
 
     try:
         # compile=False: the optimizer and loss are not needed to predict, and a
-        # Keras 3 .h5 compiled with a string loss fails to deserialise (DESIGN.md).
+        # Keras 3 .h5 compiled with a string loss fails to deserialise: `Could not deserialize keras.metrics.mse`.
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # h5py, zipfile, json and Keras raise many types
         raise ModelError(_load_failure_message(path, error)) from error

@@ -2,7 +2,7 @@
 driven by the standard TF_CONFIG variable, with a distributed custom training loop.
 
 Keras 3 `fit` fails under MultiWorkerMirroredStrategy (`Attempt to convert a
-value (PerReplica...)`, keras-team/keras#20585, DESIGN.md), so this module runs
+value (PerReplica...)`, keras-team/keras#20585), so this module runs
 the loop itself: `strategy.run` on a `tf.function` step, the per-replica loss
 scaled by the GLOBAL batch, gradients all-reduced by the strategy, and the
 effects of the stock callbacks (callbacks.py) re-done by hand: validation and the
