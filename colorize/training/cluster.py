@@ -1,5 +1,5 @@
 """This process's place in a multi-worker cluster: the standard TF_CONFIG variable,
-read and checked before TensorFlow starts, and the strategy made from it.
+read and checked before TensorFlow starts a server, and the strategy made from it.
 
 Every worker runs the same command with its own TF_CONFIG (the same cluster
 list, its own task); distributed.py runs the training loop across them.
@@ -29,30 +29,55 @@ class WorkerRole:
                 f" ({'chief: writes the model' if self.is_chief else 'not the chief: writes nothing'})")
 
 
-def read_tf_config(environ: dict | None = None) -> WorkerRole:
-    """Return this worker's role from $TF_CONFIG; UsageError with the fix if missing or invalid."""
-    text = (os.environ if environ is None else environ).get(TF_CONFIG_ENV_VAR, "")
-    example = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-               '"task": {"type": "worker", "index": 0}}')
+TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                     '"task": {"type": "worker", "index": 0}}')
+
+
+def read_tf_config() -> WorkerRole:
+    """Return this worker's role from $TF_CONFIG; UsageError with the fix if missing or invalid.
+
+    TensorFlow's own TFConfigClusterResolver reads it (the reader
+    MultiWorkerMirroredStrategy uses, so both agree on the cluster); it only
+    reads os.environ. Importing TensorFlow starts no server, so this still comes
+    before one. The resolver raises bare JSONDecodeError/KeyError/TypeError on a
+    malformed value and does not check that the task is in the cluster: those
+    become one-line UsageErrors here.
+    """
+    from colorize.training.devices import load_tensorflow
+
+    text = os.environ.get(TF_CONFIG_ENV_VAR, "")
     if not text.strip():
         raise UsageError(f"--strategy multiworker needs the {TF_CONFIG_ENV_VAR} environment variable "
-                         f"on every machine, e.g. {TF_CONFIG_ENV_VAR}='{example}'.")
+                         f"on every machine, e.g. {TF_CONFIG_ENV_VAR}='{TF_CONFIG_EXAMPLE}'.")
+    resolver = load_tensorflow().distribute.cluster_resolver.TFConfigClusterResolver()
     try:
         tf_config = json.loads(text)
-        cluster, task = tf_config["cluster"], tf_config["task"]
-        task_type, task_index = str(task["type"]), int(task["index"])
-        chiefs, workers = list(cluster.get("chief", [])), list(cluster.get("worker", []))
+        if not isinstance(tf_config, dict):
+            raise TypeError("not a JSON object")
+        missing = [key for key in ("cluster", "task") if key not in tf_config]
+        if missing or not isinstance(tf_config["task"], dict):
+            raise KeyError(" and ".join(missing) or "task")
+        task_type, task_index, cluster = resolver.task_type, resolver.task_id, resolver.cluster_spec()
+        if task_type is None or task_index is None:
+            raise KeyError("task type and index")
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise UsageError(f"{TF_CONFIG_ENV_VAR} is not valid ({error}); it must look like {example}.") from None
-    tasks = {"chief": chiefs, "worker": workers}
-    if task_type not in tasks or not 0 <= task_index < len(tasks[task_type]):
+        raise UsageError(f"{TF_CONFIG_ENV_VAR} is not valid ({error}); "
+                         f"it must look like {TF_CONFIG_EXAMPLE}.") from None
+    return worker_role(task_type, task_index, cluster)
+
+
+def worker_role(task_type: str, task_index: int, cluster) -> WorkerRole:
+    """Return the role of task `task_type` `task_index` in the tf.train.ClusterSpec `cluster`."""
+    counts = {job: cluster.num_tasks(job) if job in cluster.jobs else 0 for job in ("chief", "worker")}
+    indices = cluster.task_indices(task_type) if task_type in counts and counts[task_type] else []
+    if task_index not in indices:
         raise UsageError(f"{TF_CONFIG_ENV_VAR} names task {task_type} {task_index}, which is not in its "
-                         f"cluster (chief: {len(chiefs)}, worker: {len(workers)}).")
-    if len(chiefs) > 1:
-        raise UsageError(f"{TF_CONFIG_ENV_VAR} lists {len(chiefs)} chiefs; a cluster has at most one.")
+                         f"cluster (chief: {counts['chief']}, worker: {counts['worker']}).")
+    if counts["chief"] > 1:
+        raise UsageError(f"{TF_CONFIG_ENV_VAR} lists {counts['chief']} chiefs; a cluster has at most one.")
     # With no "chief" entry, worker 0 is the chief (TensorFlow's own rule).
-    is_chief = task_type == "chief" or (not chiefs and task_index == 0)
-    return WorkerRole(task_type, task_index, len(chiefs) + len(workers), is_chief)
+    is_chief = task_type == "chief" or (not counts["chief"] and task_index == 0)
+    return WorkerRole(task_type, task_index, counts["chief"] + counts["worker"], is_chief)
 
 
 def create_multiworker_strategy():
