@@ -22,8 +22,8 @@ import sys
 import time
 
 from _common import machine_line
-from compare_models import markdown_table
 from colorize.evaluation import metrics
+from colorize.evaluation.evaluate import markdown_table
 from colorize.constants import ENSEMBLE_CHROMA
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset
 from colorize.training.devices import load_tensorflow

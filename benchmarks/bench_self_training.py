@@ -9,7 +9,7 @@ in turn (bench_ensemble.score_side_by_side), beside the gray baseline:
 - the test split that `train --test-size 42 --seed 42` held out of data/default
   (no model here saw it: not the teacher, not a student, not as a pseudo-label);
 - with --outside FOLDER, colour photos from sources none of them trained on
-  (benchmarks/outside_album.py).
+  (tools/albums/outside_album.py).
 
 Images/s is the colourising speed on those photos (about 512 px on the long
 side; 1 / the mean seconds per photo after one untimed call per model).
@@ -27,10 +27,10 @@ from pathlib import Path
 
 from _common import machine_line
 from bench_ensemble import score_side_by_side
-from compare_models import markdown_table
 from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
 from colorize.training.devices import load_tensorflow
 from colorize.models.modelfile import resolve_model_path
+from colorize.evaluation.evaluate import markdown_table
 
 
 def rounds_models(folder: Path, prefix: str = "") -> dict[str, str]:

@@ -130,6 +130,19 @@ def test_grid_columns_are_checked():
         parse_grid_columns("original,sepia")
 
 
+def test_the_markdown_table_gives_the_gray_baseline_then_each_model_and_n_a_for_a_missing_figure():
+    """The table of compare_models.py and the ensemble and self-training benchmarks."""
+    from colorize.evaluation.evaluate import TABLE_ROWS, markdown_table
+
+    gray = {"psnr": 20.0, "ssim": 0.9}
+    lines = markdown_table({"old": {"psnr": 21.5, "ssim": 0.91, "gray_baseline": gray},
+                            "new": {"psnr": 22.25, "gray_baseline": gray}})
+    assert lines[:2] == ["| figure | gray | old | new |", "|---|---:|---:|---:|"]
+    assert lines[2] == "| PSNR (dB) | 20.00 | 21.50 | 22.25 |"
+    assert lines[3] == "| SSIM | 0.9000 | 0.9100 | n/a |"
+    assert len(lines) == 2 + len(TABLE_ROWS)
+
+
 def test_test_size_scores_only_the_split_that_train_held_out(models, photos, tmp_path):
     result = run_colorize("evaluate", "--model", str(models["gray"]), "--data", str(photos), "--json",
                           "--test-size", "2", "--seed", "7", "--output", str(tmp_path / "out"))

@@ -1,4 +1,4 @@
-"""benchmarks/half_precision_model.py: the float16 copy the shipped model is stored as."""
+"""tools/models/half_precision_model.py: the float16 copy the shipped model is stored as."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from colorize.models.modelfile import load_model_file
 from tiny_models import build_ab_model, save_model
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "half_precision_model.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "models" / "half_precision_model.py"
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:

@@ -172,6 +172,18 @@ def format_table(result: dict) -> list[str]:
     return lines
 
 
+def markdown_table(results: dict[str, dict]) -> list[str]:
+    """Return one Markdown table of several models' results: a row per figure, gray baseline then a column each."""
+    first = next(iter(results.values()))
+    lines = ["| figure | gray | " + " | ".join(results) + " |", "|---|" + "---:|" * (len(results) + 1)]
+    for name, label, number, _ in TABLE_ROWS:
+        def show(value):
+            return "n/a" if value is None else number.format(value)
+        cells = [show(first["gray_baseline"].get(name))] + [show(result.get(name)) for result in results.values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def evaluate_test_split(model, config, split, run_name: str, progress: Progress | None = None,
                         fit_model=None, notify: Notify | None = None) -> tuple[dict, Path | None]:
     """Score a training run's test split beside the gray baseline and save grids; return (metrics, results folder).

@@ -45,7 +45,7 @@ MANIFEST.csv of its source, licence and attribution. A missing file or a newer
 package version is a warning, not an error. Nothing here is committed: the
 photos stay in the cache (about 1.3 GB with the .deb files and their unpacked trees).
 
-    python benchmarks/training_photos.py       # ~/.cache/colorize-training-photos/album
+    python tools/albums/training_photos.py       # ~/.cache/colorize-training-photos/album
     colorize train --extra-data ~/.cache/colorize-training-photos/album ...
 """
 

@@ -20,7 +20,7 @@ shows a held-out photo's subject from the same picture: the 42 test photos of
 `train --test-size 42 --seed 42` were compared with the chosen stamps by eye.
 Nothing here is committed: the photos stay in the cache.
 
-    python benchmarks/stamp_photos.py       # ~/.cache/colorize-stamp-photos/album
+    python tools/albums/stamp_photos.py       # ~/.cache/colorize-stamp-photos/album
     colorize train --extra-data ~/.cache/colorize-stamp-photos/album ...
 """
 

@@ -6,7 +6,7 @@ With --previous, a column for an earlier model sits between the input and
 colorize's output (the README's picture shows the previous shipped model,
 `git show 381ed74:data/models/default.keras > /tmp/cpu-default.keras`).
 
-    python benchmarks/make_before_after.py [--previous /tmp/cpu-default.keras]
+    python tools/models/make_before_after.py [--previous /tmp/cpu-default.keras]
 """
 
 from __future__ import annotations

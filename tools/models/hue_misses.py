@@ -8,8 +8,8 @@ on the held-out split as compare_models.py makes it, and lists the photos that
 lose the most vivid pixels, since hue recall pools pixels and a few large
 vivid photos can decide it.
 
-    python benchmarks/hue_misses.py data/models/default.keras
-    python benchmarks/hue_misses.py RUN/model.keras --split test --photos 10
+    python tools/models/hue_misses.py data/models/default.keras
+    python tools/models/hue_misses.py RUN/model.keras --split test --photos 10
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ debian/copyright, else in the file name, and the source address given there)
 and subject. Nothing here is committed: the photos stay in the cache
 (about 1.8 GB with the .deb files and their unpacked trees).
 
-    nice python benchmarks/ubuntu_wallpaper_photos.py     # ~/.cache/colorize-ubuntu-wallpapers/album
+    nice python tools/albums/ubuntu_wallpaper_photos.py     # ~/.cache/colorize-ubuntu-wallpapers/album
     colorize train --extra-data ~/.cache/colorize-ubuntu-wallpapers/album ...
 """
 

@@ -8,8 +8,8 @@ probability, then decodes with the bins outside it pushed down by e^-BETA
 (gray bins stay in), all with stock layers as the shipped decoding is. Score
 it beside the original:
 
-    python benchmarks/hue_mode_decoding.py data/models/default.keras /tmp/hue-mode.keras
-    python benchmarks/compare_models.py --split validation --outside ~/.cache/colorize-outside-album/album \\
+    python tools/models/hue_mode_decoding.py data/models/default.keras /tmp/hue-mode.keras
+    python tools/models/compare_models.py --split validation --outside ~/.cache/colorize-outside-album/album \\
         mean=data/models/default.keras hue-mode=/tmp/hue-mode.keras
 
 What it measured is in data/models/README.md ("What did not add"): more

@@ -22,8 +22,8 @@ MANIFEST.csv of its source, licence and attribution. A missing file or a
 newer package version is a warning, not an error. Nothing here is committed:
 the photos stay in the cache.
 
-    python benchmarks/outside_album.py                  # ~/.cache/colorize-outside-album/album
-    python benchmarks/compare_models.py --outside ~/.cache/colorize-outside-album/album MODEL=PATH
+    python tools/albums/outside_album.py                  # ~/.cache/colorize-outside-album/album
+    python tools/models/compare_models.py --outside ~/.cache/colorize-outside-album/album MODEL=PATH
 """
 
 from __future__ import annotations

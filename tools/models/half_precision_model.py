@@ -8,8 +8,8 @@ still computes in float32 and `load_model_file`, `predict`, `evaluate` and
 weights' last 13 bits of mantissa; the script measures what that does to the
 colours, on skimage's colour photos, as `predict` colourises them.
 
-    python benchmarks/half_precision_model.py OUTPUT/models/run19/model.keras /tmp/default-half.keras
-    python benchmarks/half_precision_model.py SOURCE data/models/default.keras --force
+    python tools/models/half_precision_model.py OUTPUT/models/run19/model.keras /tmp/default-half.keras
+    python tools/models/half_precision_model.py SOURCE data/models/default.keras --force
 
 It never overwrites SOURCE, and TARGET only with --force.
 """

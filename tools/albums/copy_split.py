@@ -5,7 +5,7 @@ scores), so `--split test` gives exactly the photos a run held out. Issue 15's
 ceiling check trains on them on purpose, to see what the architecture can do on
 photos it has seen:
 
-    python benchmarks/copy_split.py --split test /tmp/test-photos
+    python tools/albums/copy_split.py --split test /tmp/test-photos
     colorize train --data default --test-size 42 --seed 42 --epochs 80 --early-stopping \
         --extra-data /tmp/test-photos --run-name ceiling-trained-on-test
 

@@ -26,7 +26,7 @@ there, and each chosen photo is written as a grayscale JPEG (mode L, quality
 version and licence. A missing file or a newer package version is a warning.
 Nothing here is committed: the photos stay in the cache.
 
-    python benchmarks/unlabeled_album.py          # ~/.cache/colorize-unlabeled-album/album
+    python tools/albums/unlabeled_album.py          # ~/.cache/colorize-unlabeled-album/album
 """
 
 from __future__ import annotations

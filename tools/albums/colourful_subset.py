@@ -6,7 +6,7 @@ than data/default (median colourfulness 34 against 45), and all of it as
 data/default's median (Hasler and Süsstrunk's colourfulness, as `evaluate`
 reports it) and copies them, unchanged, with the album's MANIFEST.csv rows.
 
-    python benchmarks/colourful_subset.py ~/.cache/colorize-training-photos/album \\
+    python tools/albums/colourful_subset.py ~/.cache/colorize-training-photos/album \\
         ~/.cache/colorize-training-photos/colourful      # 99 of the 320 photos
 """
 

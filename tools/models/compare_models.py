@@ -10,7 +10,7 @@ it (guided filter included) on
   outside album is made (fetched from Debian packages into a cache, nothing
   committed) by
 
-      python benchmarks/outside_album.py      # prints the folder: ~/.cache/colorize-outside-album/album
+      python tools/albums/outside_album.py      # prints the folder: ~/.cache/colorize-outside-album/album
 
   38 photographs (landscapes, foliage, sky, water, animals, objects) from
   lomiri-wallpapers-16.04/-20.04, palapeli-data and opencv-doc. scikit-image's
@@ -22,10 +22,10 @@ A model given as `LABEL@T=PATH` is a class-head model decoded at temperature T
 `LABEL=A.keras+B.keras+...` scores the models as one ensemble, combined as
 `predict --model A.keras --model B.keras` combines them (`--ensemble-chroma keep`).
 
-    python benchmarks/compare_models.py --outside ~/.cache/colorize-outside-album/album \
+    python tools/models/compare_models.py --outside ~/.cache/colorize-outside-album/album \
         before=OLD.keras after=data/models/default.keras
-    python benchmarks/compare_models.py --split validation new@1.0=RUN/model.keras new@0.7=RUN/model.keras
-    python benchmarks/compare_models.py --no-held-out --outside ALBUM old=OLD.keras
+    python tools/models/compare_models.py --split validation new@1.0=RUN/model.keras new@0.7=RUN/model.keras
+    python tools/models/compare_models.py --no-held-out --outside ALBUM old=OLD.keras
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
 from colorize.training.devices import load_tensorflow
 from colorize.errors import DatasetError
-from colorize.evaluation.evaluate import TABLE_ROWS, evaluate_files
+from colorize.evaluation.evaluate import evaluate_files, markdown_table
 
 ENSEMBLE_SEPARATOR = "+"
 
@@ -57,18 +57,6 @@ def load_colorizer(spec: str):
     return label, Colorizer(model)
 
 
-def markdown_table(results: dict[str, dict]) -> list[str]:
-    """Return one Markdown table: a row per figure, the gray baseline then a column per model."""
-    first = next(iter(results.values()))
-    lines = ["| figure | gray | " + " | ".join(results) + " |", "|---|" + "---:|" * (len(results) + 1)]
-    for name, label, number, _ in TABLE_ROWS:
-        def show(value):
-            return "n/a" if value is None else number.format(value)
-        cells = [show(first["gray_baseline"].get(name))] + [show(result.get(name)) for result in results.values()]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return lines
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+",
@@ -79,7 +67,7 @@ def main() -> int:
     parser.add_argument("--split", choices=("test", "validation"), default="test")
     parser.add_argument("--no-held-out", action="store_true", help="skip the held-out split of --data")
     parser.add_argument("--outside", type=Path, metavar="FOLDER",
-                        help="colour photos from outside the data (python benchmarks/outside_album.py makes them)")
+                        help="colour photos from outside the data (python tools/albums/outside_album.py makes them)")
     args = parser.parse_args()
 
     outside = None
@@ -101,7 +89,7 @@ def main() -> int:
                                         for label, colorizer in colorizers.items()})), flush=True)
     if outside is None:
         print("\n(no --outside FOLDER: photos from outside the data skipped; "
-              "python benchmarks/outside_album.py makes them)")
+              "python tools/albums/outside_album.py makes them)")
     else:
         print(f"\n## {len(outside)} photos from outside the data ({args.outside})\n")
         print("\n".join(markdown_table({label: evaluate_files(colorizer, outside)
