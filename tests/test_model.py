@@ -49,7 +49,8 @@ def test_any_size_divisible_by_depth_factor_works():
 
 def test_non_divisible_size_fails_and_check_says_why():
     net = model.build_unet("cpu")
-    with pytest.raises(Exception):
+    # 30 -> 15 -> 7 pooled, 7 -> 14 upsampled: the skip join meets 6 and 7 at the deepest level
+    with pytest.raises(ValueError, match=r"(?s)Concatenate.*but are 6 and 7"):
         net.predict(np.zeros((1, 30, 30, 1), np.float32), verbose=0)
     with pytest.raises(UsageError, match="multiple of 8"):
         presets.check_image_size(30, "cpu")
@@ -80,15 +81,11 @@ def test_colour_metrics_read_in_lab_units():
     assert float(gap.result()) == pytest.approx(11.0 * np.sqrt(2), rel=1e-3)
 
 
-def test_colour_metric_monitors_work_in_auto_mode(tmp_path):
+def test_every_monitor_a_run_may_watch_is_logged_by_fit():
     lightness, ab = random_pair(4, 16, 16)
     net = model.compile_for_training(model.build_unet("tiny"))
-    checkpoint = keras.callbacks.ModelCheckpoint(tmp_path / "best.keras", monitor="val_ab_mae",
-                                                 save_best_only=True)
-    history = net.fit(lightness, ab, validation_data=(lightness, ab), epochs=1, batch_size=2, verbose=0,
-                      callbacks=[checkpoint, keras.callbacks.EarlyStopping(monitor="val_chroma_gap")])
+    history = net.fit(lightness, ab, validation_data=(lightness, ab), epochs=1, batch_size=2, verbose=0)
     assert set(presets.MONITORS) <= set(history.history)
-    assert (tmp_path / "best.keras").exists()
 
 
 def _averaged_tiny_net():
