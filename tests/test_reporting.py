@@ -5,8 +5,12 @@ answers both front ends share."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
+import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -83,15 +87,6 @@ def test_predict_result_names_the_results_the_bad_files_and_the_grids(tmp_path, 
     assert f"Comparison grids: {tmp_path / 'comparison-grids'} (1 page)" in out
 
 
-def test_the_cli_and_the_wizard_share_one_reporter():
-    text = {name: (Path(__file__).parent.parent / "colorize" / f"{name}.py").read_text()
-            for name in ("cli", "wizard")}
-    for source in text.values():
-        assert "ProgressBar(" not in source                 # bars come from the reporter
-        assert "entry.reason or entry.status" not in source  # so does every list of bad files
-        assert "format_table" not in source                 # and every table of scores
-
-
 # --- the defaults both front ends offer -------------------------------------------------
 
 def test_defaults_follow_the_recipe_of_the_shipped_model():
@@ -105,22 +100,16 @@ def test_defaults_follow_the_recipe_of_the_shipped_model():
     assert build_parser().parse_args(["predict", "--input", "x"]).batch_size is None
 
 
-def test_the_configs_default_to_what_the_front_ends_offer(tmp_path):
-    from colorize.frontends.cli import build_parser
-    from colorize.config import PredictConfig, TrainConfig
-    from colorize.models.presets import DEFAULT_PRESET, PRESETS
+def test_the_cli_without_flags_trains_with_the_default_config_and_split(tmp_path):
+    from colorize.frontends.cli import build_parser, train_config_from_args
+    from colorize.config import TrainConfig
 
-    train = TrainConfig()
-    flags = build_parser().parse_args(["train"])
-    assert train.epochs == flags.epochs == defaults.DEFAULT_EPOCHS
-    assert train.test_size is None and flags.test_size is None     # decided by the scan's count
-    assert (train.preset, train.image_size, train.batch_size) == (
-        DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]["image_size"], PRESETS[DEFAULT_PRESET]["batch_size"])
-    assert PredictConfig(input="x").batch_size is None             # decided when TensorFlow is loaded
+    train = train_config_from_args(build_parser().parse_args(["train"]))
+    assert train == TrainConfig()
     for index in range(15):
         save_image(tmp_path / f"photo{index:02d}.png", colorful_image(40, 40, seed=index))
     split = split_dataset(scan_dataset(tmp_path).ok, train.train_size, train.test_size, train.seed)
-    assert len(split.test) == defaults.default_test_size(15) == 2
+    assert (len(split.test), len(split.train) + len(split.validation)) == (2, 13)   # one in seven held out
 
 
 def test_the_configs_and_their_defaults_load_without_tensorflow():
@@ -130,14 +119,6 @@ def test_the_configs_and_their_defaults_load_without_tensorflow():
             "colorize.config.PredictConfig(input='x'); "
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
-
-
-def test_predict_takes_one_photo_per_model_call_on_a_cpu():
-    from colorize.training.devices import list_gpus
-
-    expected = defaults.PREDICT_BATCH_SIZE_GPU if list_gpus() else defaults.PREDICT_BATCH_SIZE_CPU
-    assert defaults.default_predict_batch_size() == expected
-    assert defaults.PREDICT_BATCH_SIZE_CPU == 1
 
 
 # --- scans before predict and evaluate show their progress --------------------------
@@ -175,6 +156,8 @@ def test_the_cli_shows_the_scan_before_predict_and_evaluate(command, many_tiny_p
     assert code == 0, captured.err
     assert "Scanning 40/40 (100%)" in captured.err and "files/s" in captured.err
     assert "Scanning" not in captured.out
+    result_line = "Colourised 2 photos into" if command == "predict" else "On 2 photos the model scored:"
+    assert result_line in captured.out, captured.out   # the results from the reporter the wizard shares
 
 
 def test_the_wizard_shows_the_scan_before_predict(many_tiny_photos, tiny_ab_model, output_root, monkeypatch,
@@ -188,3 +171,25 @@ def test_the_wizard_shows_the_scan_before_predict(many_tiny_photos, tiny_ab_mode
     assert code == 0, captured.err + captured.out
     assert "Scanning 40/40 (100%)" in captured.err
     assert "Colourised 40 photos" in captured.out
+
+
+def test_predict_takes_one_photo_per_model_call_on_a_cpu(many_tiny_photos, tiny_ab_model, tmp_path):
+    """Predict reports its progress after each model call: on a CPU (every GPU hidden, so on any
+    machine) after each photo when no batch size is given, and after 5 when 8 are asked for."""
+    code = textwrap.dedent("""
+        import json, sys
+        from colorize.config import PredictConfig
+        from colorize.inference.predict import colorize_path
+
+        steps = {}
+        for name, batch_size in (("default", None), ("eight", 8)):
+            done = steps[name] = []
+            config = PredictConfig(models=(sys.argv[1],), input=sys.argv[2], output=f"{sys.argv[3]}/{name}",
+                                   limit=5, batch_size=batch_size)
+            colorize_path(config, progress=lambda count, total: done.append(count))
+        print(json.dumps(steps))
+        """)
+    process = subprocess.run([sys.executable, "-c", code, str(tiny_ab_model), str(many_tiny_photos), str(tmp_path)],
+                             capture_output=True, text=True, env=dict(os.environ, CUDA_VISIBLE_DEVICES="-1"))
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout.splitlines()[-1]) == {"default": [0, 1, 2, 3, 4, 5], "eight": [0, 5]}
