@@ -10,6 +10,8 @@ from pathlib import Path
 from colorize.constants import DEFAULT_OUTPUT_DIR, OUTPUT_ENV_VAR
 from colorize.errors import ColorizeError, OutputError, UsageError
 
+MODELS_DIR_NAME = "models"      # OUTPUT/models/<run>/: training runs
+RESULTS_DIR_NAME = "results"    # OUTPUT/results/<run>/: colourised photos, evaluations, test grids
 KAGGLE_WORKING = Path("/kaggle/working")
 COLAB_CONTENT = Path("/content")
 
@@ -33,6 +35,19 @@ def output_root() -> Path:
 def chosen_output_root(output: str | None) -> Path:
     """Return the output root a command was given (--output, ~ expanded), else the default one."""
     return expand_home(output, OutputError) if output else output_root()
+
+
+def models_root(output: str | None = None) -> Path:
+    """Return OUTPUT/models (training run folders), or <output>/models for a chosen --output."""
+    return chosen_output_root(output) / MODELS_DIR_NAME
+
+
+def results_root(output: str | None = None) -> Path:
+    """Return OUTPUT/results (predict's and evaluate's run folders, a training's test grids), or <output>/results.
+
+    The one place that names it: train, predict and evaluate all put their run folders here.
+    """
+    return chosen_output_root(output) / RESULTS_DIR_NAME
 
 
 def expand_home(path: str | Path, error: type[ColorizeError] = UsageError) -> Path:
@@ -87,16 +102,38 @@ def is_inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def refuse_output_inside_data(output: Path, data: Path) -> None:
-    """Raise OutputError when `output` is the data folder or inside it.
+# --- outputs never mix with inputs: the two rules -----------------------------------
+# Never write into a user's input: anything written there (grids, curves.png,
+# colourised photos) would be scanned as photos by the next run on that folder.
+# train and evaluate make new run folders under an output root, so the rule is
+# about that root's models/ and results/; predict may write into a folder the
+# user names (and continue in it), so its rule is about that folder itself.
 
-    Never write into a user's input: and grids written there would be scanned
-    as photos by the next run on that folder.
+def refuse_run_folders_inside_data(output: str | None, data: str | Path) -> None:
+    """train's and evaluate's rule: raise OutputError when OUTPUT/models or OUTPUT/results (of `output`,
+    else the default root) is the data (folder, zip or file) or lies inside it."""
+    data = Path(data).resolve()
+    for folder in (models_root(output), results_root(output)):
+        if is_inside(folder.resolve(), data):
+            raise OutputError(f"The output folder {folder.resolve()} is inside the data {data}; "
+                              "choose an output folder outside it (--output DIR).")
+
+
+def refuse_output_mixing_with_input(output_dir: Path, input_root: str | Path, input_is_folder: bool) -> None:
+    """predict's rule: raise OutputError when `output_dir` is an input folder, inside it or around it,
+    or (for a single file or zip) the folder that holds the input.
+
+    An existing photo in such a folder could also be taken for a finished result.
+    A single file or zip may be colourised into any folder but its own.
     """
-    output, data = output.resolve(), data.resolve()
-    if is_inside(output, data):
-        raise OutputError(f"The output folder {output} is inside the data {data}; "
-                          "choose an output folder outside it (--output DIR).")
+    output, root = output_dir.resolve(), Path(input_root).resolve()
+    if input_is_folder:
+        if is_inside(output, root) or is_inside(root, output):
+            raise OutputError(f"The output folder {output} overlaps the input folder {root}; "
+                              "choose an output folder outside it (--output DIR).")
+    elif output == root.parent:
+        raise OutputError(f"The output folder {output} is the folder that holds the input {root.name}; "
+                          "choose another output folder (--output DIR).")
 
 
 def write_error_log(traceback_text: str) -> Path:

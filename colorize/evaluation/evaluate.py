@@ -191,9 +191,8 @@ def evaluate_test_split(model, config, split, run_name: str, progress: Progress 
     `model` maps L to ab; `fit_model` is what fit trained (a class head's logits
     view), whose Keras loss and metrics are added under "loss" and "keras_metrics".
     """
-    from colorize.paths import new_run_dir
     from colorize.inference.predict import Colorizer
-    from colorize.training.runfolder import results_root
+    from colorize.paths import new_run_dir, results_root
 
     if not split.test:
         return {}, None
@@ -333,7 +332,7 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     from colorize.training.devices import load_tensorflow
     from colorize.inference.ensemble import check_distinct_models
     from colorize.models.modelfile import resolve_model_path
-    from colorize.paths import chosen_output_root, new_run_dir, refuse_output_inside_data
+    from colorize.paths import new_run_dir, refuse_run_folders_inside_data, results_root
     from colorize.inference.predict import Colorizer
     from colorize.training.runfolder import write_json
 
@@ -341,11 +340,10 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     # Bad paths (missing, one named twice) fail before the slow TF import.
     model_paths = check_distinct_models([resolve_model_path(model) for model in config.models])
     data_root, files = _colour_files(config, model_paths, notify, scan_progress)
-    root = chosen_output_root(config.output)
-    refuse_output_inside_data(root / "results", Path(data_root))
+    refuse_run_folders_inside_data(config.output, data_root)
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results
     colorizer = Colorizer.from_paths(model_paths, config.ensemble_chroma)
-    run_dir = new_run_dir(root / "results", config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))
+    run_dir = new_run_dir(results_root(config.output), config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))
     result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir)
     if len(model_paths) == 1:
         result = {"model": str(model_paths[0]), "data": data_root, **result, "results_dir": str(run_dir)}

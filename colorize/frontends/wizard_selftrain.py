@@ -103,7 +103,7 @@ def ask_student_preset() -> str:
 
 def self_training_folder(run_name: str) -> Path:
     """Return OUTPUT/models/<run_name>, where a self-training keeps rounds.json and its report."""
-    from colorize.training.runfolder import models_root
+    from colorize.paths import models_root
 
     return models_root(None) / run_name  # the wizard never sets --output
 

@@ -174,27 +174,6 @@ class PredictResult:
     grids: list[Path] = field(default_factory=list)
 
 
-def check_output_location(output_dir: Path, scan: "ScanResult") -> None:
-    """Refuse output folders that would mix results with the inputs.
-
-    Results are never written into the input folder (nor inside it, nor around
-    it): a later scan would take them for photos, and an existing photo there
-    could be mistaken for a finished result. A single file or zip may be
-    colourised into any folder but the one that holds it.
-    """
-    from colorize.paths import is_inside
-
-    output = output_dir.resolve()
-    root = Path(scan.root).resolve()
-    if scan.kind == "folder":
-        if is_inside(output, root) or is_inside(root, output):
-            raise OutputError(f"The output folder {output} overlaps the input folder {root}; "
-                              "choose an output folder outside it (--output DIR).")
-    elif output == root.parent:
-        raise OutputError(f"The output folder {output} is the folder that holds the input {root.name}; "
-                          "choose another output folder (--output DIR).")
-
-
 def _output_names(entries: Sequence["ScannedFile"]) -> dict[str, PurePosixPath]:
     """Map each input path to its output path: JPEG stays JPEG, everything else becomes PNG.
 
@@ -247,19 +226,20 @@ class _Job:
 
 def _open_output_dir(config: "PredictConfig", scan: "ScanResult") -> Path:
     """Return the checked output folder: --output (continued if it exists) or a new run folder."""
-    from colorize.paths import expand_home, new_run_dir, output_root
+    from colorize.paths import expand_home, new_run_dir, refuse_output_mixing_with_input, results_root
 
+    input_is_folder = scan.kind == "folder"
     if config.output:
         output_dir = expand_home(config.output, OutputError)
-        check_output_location(output_dir, scan)
+        refuse_output_mixing_with_input(output_dir, scan.root, input_is_folder)
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise OutputError(f"Cannot use {output_dir} as the output folder: {error.strerror or error}") from error
         return output_dir
-    results = output_root() / "results"
+    results = results_root()
     # Checked on a stand-in child: the run folder is new, so only its place matters.
-    check_output_location(results / "new-run", scan)
+    refuse_output_mixing_with_input(results / "new-run", scan.root, input_is_folder)
     return new_run_dir(results)
 
 

@@ -131,34 +131,6 @@ def save_model(model, path: Path, *, replace: bool = False) -> Path:
                             action="save the model to")
 
 
-# --- where runs go ----------------------------------------------------------------
-
-def models_root(output: str | None) -> Path:
-    """Return OUTPUT/models, or <output>/models for a chosen --output."""
-    from colorize.paths import chosen_output_root
-
-    return chosen_output_root(output) / "models"
-
-
-def results_root(output: str | None) -> Path:
-    """Return OUTPUT/results, or <output>/results for a chosen --output."""
-    return models_root(output).parent / "results"
-
-
-def check_output_outside_data(config: TrainConfig, *scans) -> None:
-    """Refuse an output root that puts run folders inside a training data folder.
-
-    Never write into a user's input: and the grids and curves.png written there
-    would be scanned as training photos next time (`cd photos && colorize train --data .`).
-    """
-    from colorize.paths import refuse_output_inside_data
-
-    for scan in scans:
-        if scan.kind == "folder":
-            for folder in (models_root(config.output), results_root(config.output)):
-                refuse_output_inside_data(folder, Path(scan.root))
-
-
 # --- a new run, or a killed one continued ---------------------------------------------
 
 def open_run(config: TrainConfig, record: Callable[[], dict], notify: Notify) -> tuple[Path, int]:
@@ -182,7 +154,7 @@ def open_run_folder(config: TrainConfig) -> tuple[Path, int]:
     run (which is then continued); otherwise a new folder is made (name-2, ...),
     so a finished run is never overwritten.
     """
-    from colorize.paths import new_run_dir, safe_name
+    from colorize.paths import models_root, new_run_dir, safe_name
 
     root = models_root(config.output)
     if config.run_name:

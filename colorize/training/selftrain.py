@@ -107,9 +107,9 @@ def _scan_colour_photos(config: TrainConfig, notify: Notify):
 
 def open_self_training(config: TrainConfig, notify: Notify) -> tuple[Path, dict]:
     """Return (the self-training folder, its record): a killed one's to continue, or a new one."""
-    from colorize.paths import new_run_dir, safe_name
+    from colorize.paths import models_root, new_run_dir, safe_name
 
-    root = runfolder.models_root(config.output)
+    root = models_root(config.output)
     candidate = root / safe_name(config.run_name or DEFAULT_RUN_NAME)
     record = _read_record(candidate)
     settings = config.to_dict()

@@ -60,6 +60,7 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
     """
     from colorize.evaluation.evaluate import evaluate_test_split, format_table
     from colorize.evaluation.report import RunOutcome, write_run_report
+    from colorize.paths import refuse_run_folders_inside_data
 
     notify = notify or _quiet
     validate_config(config)
@@ -68,7 +69,8 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
 
         return train_rounds(config, train_model, notify, scan, progress, estimate)
     scan, split, extra = _scan_and_split(config, scan, notify)
-    runfolder.check_output_outside_data(config, scan, *([extra] if extra else []))
+    for photos in (scan, extra) if extra else (scan,):
+        refuse_run_folders_inside_data(config.output, photos.root)
     devices = detect_devices(config.strategy)
     notify(devices.description)
     trainee = prepare_model(config, split, devices.strategy, notify, student=pseudo_labels is not None)
