@@ -18,6 +18,9 @@ from pathlib import Path
 
 import colorama
 
+from colorize.errors import UsageError
+from colorize.paths import expand_home
+
 colorama.just_fix_windows_console()   # once, at import; a no-op off Windows and when already fixed
 
 
@@ -277,10 +280,10 @@ def check_path(text: str, must_exist: bool = True, kind: str = "any") -> Path:
     if "\x00" in text:  # no file system accepts it; Path.resolve() would raise ValueError
         raise InvalidResponse("A path cannot contain a NUL character.")
     typed = text.strip().strip("'\"")
-    expanded = os.path.expanduser(typed)
-    if expanded.startswith("~"):  # "~nobody" or "~" without a home: Path.expanduser() would raise later
-        raise InvalidResponse(f"Cannot tell which home folder {typed.split(os.sep)[0]} is; type the full path.")
-    path = Path(expanded)
+    try:
+        path = expand_home(typed)
+    except UsageError as problem:  # "~nobody", or "~" without a home
+        raise InvalidResponse(str(problem)) from None
     found = path_kind(path)
     if found is None:
         if must_exist:

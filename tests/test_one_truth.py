@@ -1,0 +1,152 @@
+"""One truth each (issue 25): every setting, folder name and rule below has one source, and
+each test fails if a second one appears where it can (a literal restated, a rule re-written).
+
+The source-reading tests walk the syntax tree of colorize/ (not its text), so a comment or
+a docstring never trips them; each names the line that broke the rule.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from conftest import colorful_image, save_image
+from tiny_models import build_ab_model, save_model
+
+from colorize import paths
+from colorize.errors import OutputError, UsageError
+
+PACKAGE = Path(paths.__file__).resolve().parent
+
+
+def package_modules() -> dict[str, ast.Module]:
+    """Return every module of colorize/ (by its path relative to the package) parsed."""
+    return {str(path.relative_to(PACKAGE)): ast.parse(path.read_text(encoding="utf-8"))
+            for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def nodes_outside(owner: str, wanted) -> list[str]:
+    """Return "module:line" for every node `wanted(node)` accepts in modules other than `owner`."""
+    return [f"{name}:{node.lineno}" for name, tree in package_modules().items() if name != owner
+            for node in ast.walk(tree) if wanted(node)]
+
+
+# --- 1. OUTPUT/results is built in paths.py alone -------------------------------------------
+
+def joins_the_results_name(node) -> bool:
+    """`something / "results"`: a second builder of OUTPUT/results.
+
+    ("models" is no such sign: data/models and the encoder's weights folder are other folders.)
+    """
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant)
+            and node.right.value == paths.RESULTS_DIR_NAME)
+
+
+def test_only_paths_joins_the_results_folder_name():
+    assert nodes_outside("paths.py", joins_the_results_name) == []
+
+
+def test_the_guard_sees_a_results_folder_built_by_hand():
+    tree = ast.parse('root = output_root() / "results"')
+    assert any(joins_the_results_name(node) for node in ast.walk(tree))
+
+
+def test_results_root_follows_the_output_root_and_output(tmp_path, output_root):
+    assert paths.results_root() == output_root / "results"
+    assert paths.models_root() == output_root / "models"
+    assert paths.results_root(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere" / "results"
+
+
+def test_predict_and_evaluate_put_their_run_folders_in_results_root(tmp_path, output_root):
+    from colorize.config import EvaluateConfig, PredictConfig
+    from colorize.evaluation.evaluate import evaluate_model
+    from colorize.inference.predict import colorize_path
+
+    photos = tmp_path / "photos"
+    for index in range(2):
+        save_image(photos / f"photo{index}.png", colorful_image(32, 32, seed=index))
+    model = str(save_model(build_ab_model(), tmp_path / "ab.keras"))
+    predicted = colorize_path(PredictConfig(model=model, input=str(photos)))
+    assert predicted.output_dir.parent == paths.results_root()
+    other = tmp_path / "other-root"
+    evaluated = evaluate_model(EvaluateConfig(model=model, data=str(photos), output=str(other)))
+    assert Path(evaluated["results_dir"]).parent == paths.results_root(str(other))
+
+
+# --- 2. the two rules for outputs that would mix with inputs live in paths.py ----------------
+
+def compares_a_path_with_a_folder(node) -> bool:
+    """`x in y.parents`, `x.is_relative_to(y)` or a call of paths.is_inside: an overlap rule."""
+    if isinstance(node, ast.Compare):
+        return any(isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, ast.Attribute)
+                   and right.attr == "parents" for op, right in zip(node.ops, node.comparators))
+    if isinstance(node, ast.Call):
+        function = node.func
+        name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+        return name in ("is_relative_to", "is_inside", "commonpath")
+    return False
+
+
+def test_only_paths_tells_whether_an_output_overlaps_the_data():
+    assert nodes_outside("paths.py", compares_a_path_with_a_folder) == []
+
+
+def test_the_guard_sees_an_overlap_rule_written_elsewhere():
+    for source in ("inside = data in output.parents", "inside = output.is_relative_to(data)",
+                   "inside = is_inside(output, data)"):
+        assert any(compares_a_path_with_a_folder(node) for node in ast.walk(ast.parse(source))), source
+
+
+@pytest.mark.parametrize("where", ["same", "inside"])
+def test_train_and_evaluate_rule_refuses_run_folders_in_the_data(tmp_path, where):
+    data = tmp_path / "photos"
+    data.mkdir()
+    output = {"same": data, "inside": data / "OUTPUT"}[where]
+    with pytest.raises(OutputError, match="outside"):
+        paths.refuse_run_folders_inside_data(str(output), data)
+
+
+def test_train_and_evaluate_rule_allows_an_output_around_the_data(tmp_path):
+    # Their run folders are new ones under OUTPUT/models and OUTPUT/results: beside the data, not in it.
+    paths.refuse_run_folders_inside_data(str(tmp_path), tmp_path / "photos")
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "around"])
+def test_predict_rule_refuses_an_output_overlapping_an_input_folder(tmp_path, where):
+    photos = tmp_path / "photos"
+    output = {"same": photos, "inside": photos / "coloured", "around": tmp_path}[where]
+    with pytest.raises(OutputError, match="outside"):
+        paths.refuse_output_mixing_with_input(output, photos, input_is_folder=True)
+
+
+def test_predict_rule_refuses_only_the_folder_that_holds_a_single_input(tmp_path):
+    photo = tmp_path / "photos" / "old.jpg"
+    with pytest.raises(OutputError, match="holds the input old.jpg"):
+        paths.refuse_output_mixing_with_input(photo.parent, photo, input_is_folder=False)
+    paths.refuse_output_mixing_with_input(photo.parent / "coloured", photo, input_is_folder=False)
+
+
+# --- 3. ~ is expanded by paths.expand_home alone ----------------------------------------------
+
+def expands_a_home(node) -> bool:
+    """A call of expanduser (os.path's or Path's): a second way of reading ~."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "expanduser"
+
+
+def test_only_paths_expands_a_home_folder():
+    assert nodes_outside("paths.py", expands_a_home) == []
+    assert any(expands_a_home(node) for node in ast.walk(package_modules()["paths.py"]))
+
+
+def test_the_wizard_reads_home_folders_as_the_cli_does(monkeypatch, tmp_path):
+    from colorize.frontends import console
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "photos").mkdir()
+    assert console.check_path("~/photos") == paths.expand_home("~/photos") == tmp_path / "photos"
+    with pytest.raises(UsageError) as cli_error:
+        paths.expand_home("~0/photos")
+    with pytest.raises(console.InvalidResponse) as wizard_error:
+        console.check_path("~0/photos")
+    assert str(wizard_error.value) == str(cli_error.value)
