@@ -150,3 +150,27 @@ def test_the_wizard_reads_home_folders_as_the_cli_does(monkeypatch, tmp_path):
     with pytest.raises(console.InvalidResponse) as wizard_error:
         console.check_path("~0/photos")
     assert str(wizard_error.value) == str(cli_error.value)
+
+
+# --- 4. "is this a class head?": of a preset before its model exists, of the model after ------
+
+def reads_a_preset_for_its_encoder(node) -> bool:
+    """`"encoder" in settings`: deciding a preset's head from its settings a second time."""
+    return (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant) and node.left.value == "encoder"
+            and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops))
+
+
+def test_only_presets_tells_a_class_head_preset_from_its_settings():
+    assert nodes_outside("models/presets.py", reads_a_preset_for_its_encoder) == []
+    assert any(reads_a_preset_for_its_encoder(node) for node in ast.walk(package_modules()["models/presets.py"]))
+
+
+@pytest.mark.parametrize("preset", ["tiny", "cpu", "pretrained"])
+def test_a_presets_answer_is_the_answer_of_the_model_it_builds(preset):
+    import numpy as np
+
+    from colorize.models import ab_classes, model, presets
+
+    every_colour = ab_classes.ab_classes_from_histogram(np.ones((ab_classes.BINS_PER_SIDE,) * 2))
+    built = model.build_model(preset, every_colour if presets.has_class_head(preset) else None)
+    assert ab_classes.has_class_head(built) == presets.has_class_head(preset) == (preset == "pretrained")

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from colorize.models import ab_classes
 from colorize.constants import AB_SCALE
-from colorize.models.presets import ENCODER_BLOCKS, preset_settings, require
+from colorize.models.presets import ENCODER_BLOCKS, has_class_head, preset_settings, require
 
 LEAKY_SLOPE = 0.2
 # The from-scratch presets' loss is plain L1 on ab: L2 and Huber average the
@@ -176,7 +176,7 @@ def build_model(preset: str, classes: "ab_classes.AbClasses | None" = None, head
 
     `head_dropout` > 0 adds dropout before the head (Noisy Student's noise in the student).
     """
-    if "encoder" in preset_settings(preset):
+    if has_class_head(preset):
         return build_pretrained_unet(classes, preset, head_dropout=head_dropout)
     return build_unet(preset, head_dropout=head_dropout)
 

@@ -71,7 +71,13 @@ def size_multiple(preset: str) -> int:
 
 
 def has_class_head(preset: str) -> bool:
-    """Return whether the preset predicts ab classes (and so needs the training photos' bins)."""
+    """Return whether the preset's models predict ab classes (and so need the training photos' bins).
+
+    The question asked before a model exists (checking settings, deciding to
+    measure the bins a new model is built with); the pretrained-encoder presets
+    are the class-head ones (model.build_model). Of a model, ask
+    ab_classes.has_class_head(model): a continued model is whatever it was saved as.
+    """
     return "encoder" in preset_settings(preset)
 
 
