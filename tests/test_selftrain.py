@@ -81,18 +81,35 @@ def test_the_rounds_report_shows_the_teacher_and_every_round(two_rounds):
 
 
 def test_pseudo_labels_are_the_albums_photos_in_the_teachers_colour(two_rounds):
+    import keras
+
+    from colorize.dataset import color
+
+    teacher = keras.saving.load_model(two_rounds["teacher"], compile=False)   # round 1's teacher
     labels = sorted((two_rounds["models"] / "album" / "pseudo-labels-round-1").glob("*.png"))
-    assert len(labels) == 4
-    with Image.open(labels[0]) as label:
-        assert label.mode == "RGBA" and min(label.size) == 64   # the shorter side at 2x the 32 px crop
+    assert [label.name.split("-", 1)[1] for label in labels] == [f"old{index}.png" for index in range(4)]
+    for label_path in labels:
+        with Image.open(label_path) as label:
+            assert label.mode == "RGBA" and min(label.size) == 64   # the shorter side at 2x the 32 px crop
+            label_lab = color.rgb_to_lab(np.asarray(label)[..., :3])
+        with Image.open(two_rounds["album"] / label_path.name.split("-", 1)[1]) as photo:
+            photo_l = color.rgb_to_lab(np.asarray(photo.convert("RGB").resize(label.size, Image.BILINEAR)))[..., 0]
+        assert np.abs(label_lab[..., 0] - photo_l).mean() < 2.0, label_path.name      # the album's photo
+        teacher_ab = color.denormalize_ab(
+            teacher.predict(color.normalize_l(label_lab[..., 0])[None, ..., None], verbose=0)[0])
+        # the label's ab is the teacher's own for this L, up to smoothing and 8-bit RGB (about 1.5
+        # units here); another photo's prediction is 6-21 away, a gray label about 11
+        assert np.linalg.norm(label_lab[..., 1:], axis=-1).mean() > 5.0, label_path.name
+        assert np.abs(label_lab[..., 1:] - teacher_ab).mean() < 3.0, label_path.name
 
 
 # --- bad input: one line each, before any work ------------------------------------------
 
 def assert_refused_before_work(process: subprocess.CompletedProcess, output: Path, words: str) -> None:
-    assert process.returncode != 0
+    assert process.returncode == 1, process.stdout + process.stderr      # a ColorizeError, not a crash
     assert "Traceback" not in process.stdout + process.stderr
-    assert words in process.stderr, process.stderr
+    error_lines = [line for line in process.stderr.splitlines() if line.startswith("Error")]
+    assert len(error_lines) == 1 and words in error_lines[0], process.stderr
     assert not (output / "models").exists(), "work started before the refusal"
 
 
