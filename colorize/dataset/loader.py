@@ -4,8 +4,12 @@ Only the list of scanned files lives in memory; every image is read and decoded
 when its batch is needed (parallel, through the same `dataset.load_rgb` the
 scanner uses, so both apply one set of format rules), cropped, augmented and
 turned into the model's normalised Lab pair. Memory stays flat as the dataset
-grows. Randomness is stateless and keyed on (seed, position in the stream), so
-a run is reproducible from its seed whatever order the parallel decodes finish in.
+grows. Randomness is stateless and keyed on (seed, position in the stream), and
+the parallel decodes hand their crops on in stream order (deterministic=True), so
+the same seed gives the same batches, image for image, in the same order.
+Letting finished decodes overtake (deterministic=False) read 11-14% more images/s
+on 2 busy cores (BENCHMARKS.md, "Loader: crops in stream order"), far more than a
+CPU training step takes in; reproducibility is worth that.
 """
 
 from __future__ import annotations
@@ -125,8 +129,7 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
         rgb.set_shape([None, None, 3])
         return _crop(rgb, image_size, training, tf.stack([tf.constant(seed, tf.int64), position]))
 
-    crops = indices.enumerate().map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE,
-                                    deterministic=not training)
+    crops = indices.enumerate().map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # Lab conversion runs once per batch: one vectorised op beats B small ones.
     batches = crops.batch(batch_size).enumerate().map(
         lambda number, rgb: _model_pair(number, rgb, noise if training else 0.0, seed),
@@ -158,7 +161,7 @@ def _crops(count: int, decode, channels: int, image_size: int, seed: int):
         image.set_shape([None, None, channels])
         return _crop(image, image_size, True, tf.stack([tf.constant(seed, tf.int64), position]))
 
-    return indices.enumerate().map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    return indices.enumerate().map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def _jitter_lightness(lightness, batch_number, seed: int):
