@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, DEFAULT_SEED, ENSEMBLE_CHROMA, PSEUDO_LABEL_WEIGHTS,
-                                UNLABELED_SHARE)
+from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, DEFAULT_ROUNDS, DEFAULT_SEED, ENSEMBLE_CHROMA,
+                                MAX_ROUNDS, PSEUDO_LABEL_WEIGHTS, UNLABELED_SHARE)
 from colorize.defaults import DEFAULT_EPOCHS
 from colorize.models.presets import (
     DEFAULT_PRESET,
@@ -56,7 +56,7 @@ class TrainConfig:
     # and a noised student learns from them beside the colour photos of `data`.
     teacher: str | None = None       # a saved colorize model, or "default"; None = ordinary training
     unlabeled: str | None = None     # folder, .zip or file of photos without colour (colour ones go gray)
-    rounds: int = 1                  # each round's student teaches the next round
+    rounds: int = DEFAULT_ROUNDS     # each round's student teaches the next round; 1..MAX_ROUNDS
     unlabeled_share: float = UNLABELED_SHARE   # share of each epoch's crops taken from the teacher's photos
     pseudo_label_weights: str = "confidence"   # each pseudo-labelled pixel weighs: its teacher's
                                                # confidence (pseudolabel.py), or "none": 1, as a true colour
@@ -93,7 +93,8 @@ class TrainConfig:
 
     def _check_self_training(self) -> None:
         """Raise UsageError for self-training settings that cannot work, before any work starts."""
-        _require(self.rounds >= 1, f"Rounds must be at least 1 (got {self.rounds}).")
+        _require(1 <= self.rounds <= MAX_ROUNDS,
+                 f"Rounds must be at least 1 and at most {MAX_ROUNDS} (got {self.rounds}).")
         _require(0.0 < self.unlabeled_share < 1.0,
                  f"The unlabeled share must be above 0 and below 1 (got {self.unlabeled_share}).")
         _require(self.unlabeled is None or self.teacher is not None,

@@ -127,6 +127,12 @@ MIN_CROPS_PER_EPOCH = 640
 # final-layer dropout; unlike the skip dropout of issue 15's run 2, it leaves
 # the encoder's features whole).
 UNLABELED_SHARE = 0.5
+# Rounds of self-training (train --rounds and the wizard's question, both): each
+# round is a whole training, and on the album measured round 2 added little over
+# round 1 (BENCHMARKS.md, "Self-training"), so one round is the default; more than
+# ten (ten whole trainings) is refused as a likely typo, as the wizard always did.
+DEFAULT_ROUNDS = 1
+MAX_ROUNDS = 10
 PSEUDO_LABEL_WEIGHTS = ("confidence", "none")   # train --pseudo-label-weights
 STUDENT_DROPOUT = 0.2
 # The student's input noise beyond crops, flips and --noise: per-photo contrast

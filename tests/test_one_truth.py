@@ -174,3 +174,50 @@ def test_a_presets_answer_is_the_answer_of_the_model_it_builds(preset):
     every_colour = ab_classes.ab_classes_from_histogram(np.ones((ab_classes.BINS_PER_SIDE,) * 2))
     built = model.build_model(preset, every_colour if presets.has_class_head(preset) else None)
     assert ab_classes.has_class_head(built) == presets.has_class_head(preset) == (preset == "pretrained")
+
+
+# --- 6. self-training rounds: one default and one maximum, for both front ends ---------------
+
+def feed(monkeypatch, *answers: str) -> None:
+    """Answer the wizard's next questions with `answers` (Enter for "")."""
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{answer}\n" for answer in answers)))
+
+
+def names_a_rounds_constant(node) -> bool:
+    """A module-level DEFAULT_ROUNDS / MAX_ROUNDS-like name: a second default or maximum."""
+    return (isinstance(node, (ast.Assign, ast.AnnAssign))
+            and any(isinstance(target, ast.Name) and target.id.endswith("ROUNDS")
+                    for target in (node.targets if isinstance(node, ast.Assign) else [node.target])))
+
+
+def test_only_constants_sets_the_rounds_default_and_maximum():
+    assert nodes_outside("constants.py", names_a_rounds_constant) == []
+    assert any(names_a_rounds_constant(node) for node in ast.walk(package_modules()["constants.py"]))
+
+
+def test_the_wizard_offers_and_bounds_rounds_as_train_config_does(monkeypatch, capsys):
+    from colorize.config import TrainConfig
+    from colorize.constants import MAX_ROUNDS
+    from colorize.frontends.wizard_selftrain import ask_rounds
+
+    feed(monkeypatch, "")
+    assert ask_rounds() == TrainConfig().rounds
+    feed(monkeypatch, str(MAX_ROUNDS + 1), str(MAX_ROUNDS))
+    assert ask_rounds() == MAX_ROUNDS
+    assert f"[{TrainConfig().rounds}]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("rounds", [0, "MAX_ROUNDS + 1"])
+def test_train_refuses_rounds_out_of_range_in_one_line(tmp_path, capsys, rounds):
+    from colorize.constants import MAX_ROUNDS
+    from colorize.frontends import cli
+
+    rounds = MAX_ROUNDS + 1 if rounds == "MAX_ROUNDS + 1" else rounds
+    code = cli.main(["train", "--data", str(tmp_path), "--teacher", "default", "--unlabeled", str(tmp_path),
+                     "--rounds", str(rounds), "--output", str(tmp_path / "OUTPUT")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(error) == 1 and f"at most {MAX_ROUNDS} (got {rounds})" in error[0], error
+    assert not (tmp_path / "OUTPUT").exists()

@@ -15,8 +15,8 @@ from dataclasses import replace
 
 from colorize import __version__, defaults
 from colorize.frontends import console, reporting
-from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, ENSEMBLE_CHROMA, MIN_CROPS_PER_EPOCH,
-                                PSEUDO_LABEL_WEIGHTS, UNLABELED_SHARE)
+from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, DEFAULT_ROUNDS, ENSEMBLE_CHROMA, MAX_ROUNDS,
+                                MIN_CROPS_PER_EPOCH, PSEUDO_LABEL_WEIGHTS, UNLABELED_SHARE)
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, ColorizeError
 from colorize.models.presets import DEFAULT_PRESET, PRESETS, TEST_PRESETS
 
@@ -227,8 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     selftraining.add_argument("--teacher", default=None, help="a saved .keras/.h5 colorize model, or 'default'")
     selftraining.add_argument("--unlabeled", default=None,
                               help="folder, .zip or file of photos without colour (colour ones are used as gray)")
-    selftraining.add_argument("--rounds", type=int, default=1,
-                              help="each round's student teaches the next round (default: %(default)s)")
+    selftraining.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                              help=f"each round's student teaches the next round, 1 to {MAX_ROUNDS} "
+                                   "(default: %(default)s)")
     selftraining.add_argument("--unlabeled-share", type=float, default=UNLABELED_SHARE,
                               help="share of each epoch's crops taken from the teacher's photos "
                                    "(default: %(default)s)")

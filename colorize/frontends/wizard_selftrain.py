@@ -13,16 +13,12 @@ from pathlib import Path
 from colorize.frontends import console, reporting
 from colorize import defaults
 from colorize.config import TrainConfig
+from colorize.constants import DEFAULT_ROUNDS, MAX_ROUNDS
 from colorize.errors import ColorizeError
 from colorize.models.presets import DEFAULT_PRESET, PRESETS
 from colorize.frontends.wizard_questions import (ask_dataset_and_scan, ask_epochs, ask_image_size, ask_usable_model,
                                        describe_hardware, offer_to_open)
 
-MAX_ROUNDS = 10
-# Two rounds: the first distils the teacher into a noised student, the second
-# lets that student teach again (Xie et al. 2020 gain from iterating); each
-# round costs a whole training, so more is the person's choice, not the default.
-DEFAULT_ROUNDS = 2
 SELF_TRAINING_INTRO = (
     "Photos without colour can teach a model too. The model you pick colours them; a new model then "
     "learns from those colours and from colour photos. Each round repeats this with the newest model "
@@ -45,8 +41,7 @@ def self_training_path() -> None:
     console.info("The new model also learns from colour photos, so it keeps real colours in mind.")
     data, scan = ask_dataset_and_scan()
     preset = ask_student_preset()
-    rounds = console.ask_int("How many rounds (each one trains a new model, taught by the one before)?",
-                             1, MAX_ROUNDS, DEFAULT_ROUNDS)
+    rounds = ask_rounds()
     config = TrainConfig(data=data, preset=preset, image_size=ask_image_size(preset, None),
                          batch_size=PRESETS[preset]["batch_size"], epochs=defaults.DEFAULT_EPOCHS,
                          teacher=teacher, unlabeled=unlabeled, rounds=rounds, run_name=free_self_training_name())
@@ -99,6 +94,12 @@ def ask_student_preset() -> str:
     """Return the preset of the new model (the student): the teacher's kind, or the small fast one."""
     describe_hardware()
     return console.ask_choice("Which new model?", STUDENT_CHOICES, DEFAULT_PRESET)
+
+
+def ask_rounds() -> int:
+    """Return how many rounds to train: 1..MAX_ROUNDS, DEFAULT_ROUNDS on Enter (as `train --rounds`)."""
+    return console.ask_int("How many rounds (each one trains a new model, taught by the one before)?",
+                           1, MAX_ROUNDS, DEFAULT_ROUNDS)
 
 
 def self_training_folder(run_name: str) -> Path:
