@@ -279,6 +279,7 @@ def test_train_path_end_to_end_with_garbage_answers(training_folder, tmp_path):
     assert "broken.keras" in result.stderr                      # a bad model: one red line ...
     assert out.count("Start from?") == 3                         # ... and the question again ("maybe": twice)
     assert "No diagram: drawing one needs the pydot package" in out or "Diagram saved" in out
+    assert "No model diagram" not in out          # told once, at "See the model?", not again after training
     # Measured once, by the wizard; train_model reuses it rather than measuring again.
     assert out.count("Measuring how fast") == 1 and out.count("Training will take") == 1
     assert "gray baseline" in out and "Training finished." in out
@@ -468,6 +469,22 @@ def test_see_the_model_saves_a_real_diagram_or_says_it_cannot_and_prints_the_sum
         assert "No diagram: drawing one needs the pydot package and Graphviz" in out
         assert "bottleneck" in out and "Total params" in out             # the summary instead
         assert not (output_root / "diagrams" / "tiny.png").exists()
+
+
+def test_training_leaves_out_the_run_reports_missing_diagram_note_but_shows_the_rest(tmp_path, capsys):
+    """Issue 25: whoever answered "neither" (or "summary") to "See the model?" did not ask for a
+    diagram, and whoever asked was told then; the note stays in summary.txt."""
+    from colorize.evaluation.report import save_model_diagram
+    from colorize.frontends.wizard import training_notify
+    from tiny_models import build_ab_model
+
+    (tmp_path / "not-a-folder").write_text("x")   # model.png cannot be written here, Graphviz or not
+    note = save_model_diagram(build_ab_model(), tmp_path / "not-a-folder" / "model.png")
+    assert note and "Graphviz" in note
+    training_notify(note)
+    training_notify("Saved the model: model.keras")
+    out = capsys.readouterr().out
+    assert "Graphviz" not in out and "Saved the model: model.keras" in out
 
 
 def test_pictures_are_offered_only_at_a_desktop_terminal_and_never_in_ci(monkeypatch):

@@ -155,6 +155,9 @@ def save_training_curves(history: Sequence[dict], path: Path) -> Path:
     return write_new_file(path, _figure_bytes(figure))
 
 
+NO_DIAGRAM_NOTE = "No model diagram"   # how save_model_diagram's note starts (the wizard leaves it out)
+
+
 def save_model_diagram(model, path: Path) -> str | None:
     """Draw the model with keras.utils.plot_model; return None, or a note saying why not and how to fix it."""
     import keras
@@ -167,7 +170,7 @@ def save_model_diagram(model, path: Path) -> str | None:
     except OutputError as error:   # Keras raises ImportError without pydot or `dot`
         if not isinstance(error.__cause__, (ImportError, OSError, ValueError)):
             raise
-        return (f"No model diagram ({type(error.__cause__).__name__}): keras.utils.plot_model needs pydot and "
+        return (f"{NO_DIAGRAM_NOTE} ({type(error.__cause__).__name__}): keras.utils.plot_model needs pydot and "
                 "Graphviz's `dot` program; install them (pip install pydot; apt install graphviz, "
                 "brew install graphviz, or see graphviz.org) to get model.png. The layer table is in summary.txt.")
     return None

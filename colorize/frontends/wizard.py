@@ -126,16 +126,16 @@ def train_path() -> None:
     preset = ask_preset() if model == "new" else DEFAULT_PRESET
     config = TrainConfig(data=data, model=model, train_size=train_size, test_size=test_size,
                          image_size=ask_image_size(preset, model_info), preset=preset,
-                         batch_size=PRESETS[preset]["batch_size"], epochs=defaults.DEFAULT_EPOCHS)
+                         batch_size=PRESETS[preset]["batch_size"])
     config = ask_advanced_settings(config)
     epochs, estimate = ask_epochs(config, scan)
     config = replace(config, epochs=epochs)
     show_model_overview(config)
-    save_best = console.ask_yes_no("Keep the best epoch while training (else the last one)?", default=True)
+    save_best = console.ask_yes_no("Keep the best epoch while training (else the last one)?", default=config.save_best)
     monitor = ask_monitor() if save_best else config.monitor
     config = replace(config, save_best=save_best, monitor=monitor)
     console.info("Training; press Ctrl-C to stop early (the model so far is saved).")
-    result = train.train_model(config, notify=console.info, scan=scan,
+    result = train.train_model(config, notify=training_notify, scan=scan,
                                progress=reporting.work_progress("Evaluating"), estimate=estimate)
     reporting.show_train_result(result)
     offer_to_open([result.files.get("curves"), *result.metrics.get("grids", [])],
@@ -183,6 +183,19 @@ def ask_advanced_settings(config: TrainConfig) -> TrainConfig:
                            0, MAX_SEED, config.seed)
     save_h5 = console.ask_yes_no("Also save the model as .h5 (for older Keras tools)?", default=config.save_h5)
     return replace(config, batch_size=batch_size, seed=seed, save_h5=save_h5)
+
+
+def training_notify(message: str) -> None:
+    """Show a training message, less the run report's missing-Graphviz note (summary.txt keeps it).
+
+    "See the model?" already dealt with diagrams: whoever asked for one was told
+    then that it cannot be drawn, and whoever answered "summary" or "neither" did
+    not ask for one.
+    """
+    from colorize.evaluation.report import NO_DIAGRAM_NOTE
+
+    if not message.startswith(NO_DIAGRAM_NOTE):
+        console.info(message)
 
 
 def show_model_overview(config: TrainConfig) -> None:
