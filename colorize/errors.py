@@ -10,6 +10,10 @@ class UsageError(ColorizeError):
     """A setting that cannot work (epochs 0, an image size not divisible, ...)."""
 
 
+class HintError(UsageError):
+    """A hint file (points JSON or painted image) that is malformed or does not fit its photo."""
+
+
 class DatasetError(ColorizeError):
     """A dataset path that is missing, empty, unsafe, or has too few usable images."""
 
@@ -26,7 +30,7 @@ class OutputError(ColorizeError):
     """An output that cannot be written (disk full, read-only, would overwrite)."""
 
 
-# Exit codes of every front end (DESIGN.md): they belong with the errors they
+# Exit codes of every front end (README, "What colorize promises"): they belong with the errors they
 # report, so the CLI and the wizard both take them from here.
 EXIT_OK = 0                 # done
 EXIT_USER_ERROR = 1         # a ColorizeError (or anything unexpected, logged): one red line

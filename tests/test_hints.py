@@ -1,0 +1,167 @@
+"""Hints (issue 26): each file format read from real files, every bad input refused, simulated hints, propagation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorize.dataset import color
+from colorize.errors import HintError, UsageError
+from colorize.inference import hints as hint_module
+
+RED = "#c0302a"
+
+
+def _ab_of(hex_colour: str) -> np.ndarray:
+    rgb = np.array([[[int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]]], np.uint8)
+    return color.rgb_to_lab(rgb)[0, 0, 1:]
+
+
+def _gray_photo(height: int = 60, width: int = 100) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    level = rng.integers(40, 200, (height, width), dtype=np.uint8)
+    return np.repeat(level[..., None], 3, axis=-1)
+
+
+def test_points_json_gives_patches_of_the_colour(tmp_path):
+    path = tmp_path / "photo.json"
+    path.write_text(json.dumps({"points": [{"x": 10, "y": 20, "color": RED}, {"x": 99, "y": 59, "color": "#2040F0"}]}))
+    hints = hint_module.read_hints(path, _gray_photo())
+    assert hints.mask.shape == (60, 100) and hints.ab.shape == (60, 100, 2)
+    assert hints.mask[20, 10] and hints.mask[59, 99]
+    side = hint_module.patch_side(60, 100)           # 1% of 100 px: 1 px
+    assert side == 1 and hints.count == 2
+    np.testing.assert_allclose(hints.ab[20, 10], _ab_of(RED), atol=1e-4)
+    np.testing.assert_allclose(hints.ab[59, 99], _ab_of("#2040f0"), atol=1e-4)
+    assert not hints.ab[~hints.mask].any()
+
+
+def test_a_point_covers_one_percent_of_the_long_side(tmp_path):
+    path = tmp_path / "photo.json"
+    path.write_text(json.dumps({"points": [{"x": 250, "y": 100, "color": RED}]}))
+    hints = hint_module.read_hints(path, _gray_photo(300, 500))
+    assert hints.count == 5 * 5 and hints.mask[98:103, 248:253].all()
+
+
+def test_stroke_layer_png_every_opaque_pixel_is_a_hint(tmp_path):
+    layer = np.zeros((60, 100, 4), np.uint8)
+    layer[10:14, 20:50] = (192, 48, 42, 255)
+    layer[30, 30] = (0, 255, 0, 40)      # nearly transparent: not a stroke
+    path = tmp_path / "photo.png"
+    Image.fromarray(layer, "RGBA").save(path)
+    hints = hint_module.read_hints(path, _gray_photo())
+    assert hints.count == 4 * 30 and hints.mask[10:14, 20:50].all()
+    np.testing.assert_allclose(hints.ab[12, 30], _ab_of(RED), atol=1e-3)
+
+
+def test_painted_colour_copy_of_a_jpeg_photo(tmp_path):
+    photo = _gray_photo()
+    painted = photo.copy()
+    painted[40:50, 10:60] = (40, 160, 60)   # a green stroke on the gray copy
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(painted).save(path, quality=80)
+    hints = hint_module.read_hints(path, photo)
+    near_stroke = np.zeros((60, 100), bool)
+    near_stroke[32:58, 2:68] = True     # the stroke and one 8-px JPEG block around it, where its colour bleeds
+    # JPEG noise on the gray copy (per-pixel noise, the worst case) stays below the
+    # chroma threshold away from the stroke; the stroke's inside is found.
+    assert hints.mask[42:48, 12:58].all()
+    assert (hints.mask & ~near_stroke).sum() < 0.005 * (~near_stroke).sum()
+    assert np.degrees(np.arctan2(hints.ab[45, 30, 1], hints.ab[45, 30, 0])) > 90   # green, not red
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not valid JSON"),
+    ('{"dots": []}', '"points"'),
+    ('{"points": [{"x": 1, "y": 2}]}', '"color"'),
+    ('{"points": [{"x": 1, "y": 2, "color": "red"}]}', "#rrggbb"),
+    ('{"points": [{"x": 1, "y": 2, "color": "#12345"}]}', "#rrggbb"),
+    ('{"points": [{"x": 1.5, "y": 2, "color": "#123456"}]}', "whole pixel"),
+    ('{"points": [{"x": 100, "y": 2, "color": "#123456"}]}', "outside the photo"),
+    ('{"points": [{"x": 3, "y": -1, "color": "#123456"}]}', "outside the photo"),
+])
+def test_bad_points_file_is_one_line_and_left_unchanged(tmp_path, content, message):
+    path = tmp_path / "photo.json"
+    path.write_text(content)
+    before = path.read_bytes()
+    with pytest.raises(HintError) as caught:
+        hint_module.read_hints(path, _gray_photo())
+    text = str(caught.value)
+    assert message in text and str(path) in text and "\n" not in text
+    assert isinstance(caught.value, UsageError)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: Image.new("RGBA", (99, 60)).save(path), "99x60"),
+    (lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n not really"), "Cannot read"),
+])
+def test_bad_painted_image_is_one_line_and_left_unchanged(tmp_path, make, message):
+    path = tmp_path / "photo.png"
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(HintError) as caught:
+        hint_module.read_hints(path, _gray_photo())
+    assert message in str(caught.value) and str(path) in str(caught.value)
+    assert path.read_bytes() == before
+
+
+def test_missing_hint_file(tmp_path):
+    with pytest.raises(HintError, match="does not exist"):
+        hint_module.read_hints(tmp_path / "none.json", _gray_photo())
+
+
+def test_simulated_hints_are_seeded_patch_means():
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (120, 300, 3), dtype=np.uint8)
+    first = hint_module.simulate_hints(rgb, 10, seed=7)
+    assert np.array_equal(first.mask, hint_module.simulate_hints(rgb, 10, seed=7).mask)
+    assert not np.array_equal(first.mask, hint_module.simulate_hints(rgb, 10, seed=8).mask)
+    assert hint_module.simulate_hints(rgb, 0, seed=7).count == 0
+    # One point on a photo whose long side is 300: a 3x3 patch holding the mean true ab.
+    single = hint_module.simulate_hints(rgb, 1, seed=5)
+    rows, columns = np.nonzero(single.mask)
+    assert single.count == 9 and np.ptp(rows) == 2 and np.ptp(columns) == 2
+    true_ab = color.rgb_to_lab(rgb)[..., 1:]
+    patch = (slice(rows.min(), rows.max() + 1), slice(columns.min(), columns.max() + 1))
+    np.testing.assert_allclose(single.ab[rows[0], columns[0]], true_ab[patch].reshape(-1, 2).mean(axis=0), atol=1e-3)
+
+
+def _box_scene(size: int = 96):
+    """L of a flat gray box (L 60) on a different gray (L 35), with a short red stroke inside the box."""
+    lightness = np.full((size, size), 35.0, np.float32)
+    box = np.zeros((size, size), bool)
+    box[24:72, 24:72] = True
+    lightness[box] = 60.0
+    hints = hint_module.no_hints(size, size)
+    hints.mask[46:50, 40:56] = True
+    hints.ab[hints.mask] = _ab_of(RED)
+    return lightness, box, hints
+
+
+def test_red_stroke_in_a_gray_box_turns_the_box_red():
+    lightness, box, hints = _box_scene()
+    ab = hint_module.apply_hints(lightness, np.zeros(lightness.shape + (2,), np.float32), hints)
+    red = _ab_of(RED)
+    close = np.hypot(*np.moveaxis(ab - red, -1, 0)) < 0.5 * np.hypot(*red)
+    assert close[box].mean() >= 0.7
+    assert close[~box].mean() < 0.2
+    np.testing.assert_allclose(ab[hints.mask], np.broadcast_to(red, (hints.count, 2)), atol=1e-3)
+
+
+def test_hints_at_a_smaller_working_size_keep_their_colour():
+    lightness, box, hints = _box_scene(96)
+    small = hint_module.hints_at_size(hints, 48, 48)
+    assert small.mask[23:25, 20:28].all() and small.count == 2 * 8
+    np.testing.assert_allclose(small.ab[small.mask], np.broadcast_to(_ab_of(RED), (small.count, 2)), atol=1e-3)
+    ab = hint_module.apply_hints(lightness[::2, ::2], np.zeros((48, 48, 2), np.float32), hints)
+    np.testing.assert_allclose(ab[small.mask], np.broadcast_to(_ab_of(RED), (small.count, 2)), atol=1e-3)
+
+
+def test_no_hints_leave_the_model_colour_alone():
+    lightness, _, _ = _box_scene()
+    model_ab = np.full(lightness.shape + (2,), 7.0, np.float32)
+    assert np.array_equal(hint_module.apply_hints(lightness, model_ab, hint_module.no_hints(96, 96)), model_ab)
