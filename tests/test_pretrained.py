@@ -7,11 +7,18 @@ import json
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
+from colorize.dataset import color
 from colorize.models import ab_classes, model
 from colorize.models.modelfile import inspect_model, load_model_file
 from colorize.models.presets import ENCODER_BLOCKS, PRESETS
 from conftest import colorful_image, run_colorize, save_image
+
+
+# Mean chroma (ab units) a photo must at least get from a model trained one epoch on
+# saturated photos (15.5 measured); a gray result has 0.
+CHROMA_OF_A_TRAINED_GUESS = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +73,21 @@ def test_train_pretrained_preset_end_to_end_and_predict_with_the_file(tmp_path):
     trained = load_model_file(run_dir / "model.keras")
     assert ab_classes.class_head_settings(trained)["temperature"] == pytest.approx(PRESETS["pretrained"]["temperature"])
     gray = tmp_path / "gray.png"
-    save_image(gray, np.full((50, 70), 120, np.uint8))
+    grain = np.random.default_rng(0).integers(-30, 31, (50, 70))
+    # 70x50: not a multiple of 32; with a grain of single pixels that any resampling would blur
+    save_image(gray, np.clip(colorful_image(70, 50, seed=3)[..., 1] + grain, 0, 255).astype(np.uint8))
     predicted = run_colorize("predict", "--model", str(run_dir / "model.keras"), "--input", str(gray),
                              "--output", str(tmp_path / "results"))
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
-    assert (tmp_path / "results" / "gray.png").is_file()
+    with Image.open(tmp_path / "results" / "gray.png") as result, Image.open(gray) as photo:
+        assert result.size == photo.size == (70, 50)
+        result_lab = color.rgb_to_lab(np.asarray(result.convert("RGB")))
+        photo_l = color.rgb_to_lab(np.asarray(photo.convert("RGB")))[..., 0]
+    # the model's ab joined with the photo's own L at full size: L moves only by 8-bit
+    # rounding (0.7 on average measured); resampled L would blur the grain by several units
+    assert np.abs(result_lab[..., 0] - photo_l).mean() < 1.5, np.abs(result_lab[..., 0] - photo_l).mean()
+    chroma = np.linalg.norm(result_lab[..., 1:], axis=-1)
+    assert chroma.mean() > CHROMA_OF_A_TRAINED_GUESS, chroma.mean()    # trained on colour: not gray
 
 
 def test_fine_tuning_a_from_scratch_preset_is_one_clear_line(tmp_path):
