@@ -32,6 +32,14 @@ def nodes_outside(owner: str, wanted) -> list[str]:
             for node in ast.walk(tree) if wanted(node)]
 
 
+def feed(monkeypatch, *answers: str) -> None:
+    """Answer the wizard's next questions with `answers` (Enter for "")."""
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{answer}\n" for answer in answers)))
+
+
 # --- 1. OUTPUT/results is built in paths.py alone -------------------------------------------
 
 def joins_the_results_name(node) -> bool:
@@ -176,15 +184,74 @@ def test_a_presets_answer_is_the_answer_of_the_model_it_builds(preset):
     assert ab_classes.has_class_head(built) == presets.has_class_head(preset) == (preset == "pretrained")
 
 
+# --- 5. the front ends' defaults are TrainConfig's (and PredictConfig's, EvaluateConfig's) ---------
+
+def parsed(*argv: str) -> dict:
+    """Return the options the real CLI parser gives `argv`."""
+    from colorize.frontends import cli
+
+    return vars(cli.build_parser().parse_args(list(argv)))
+
+
+def config_defaults(config_class) -> dict:
+    from dataclasses import MISSING, fields
+
+    return {field.name: field.default for field in fields(config_class) if field.default is not MISSING}
+
+
+def test_train_without_options_gives_train_config_defaults_value_by_value():
+    from colorize.config import TrainConfig
+    from colorize.frontends import cli
+    from colorize.models.presets import DEFAULT_PRESET, PRESETS
+
+    options = parsed("train", "--data", "x")
+    expected = {**config_defaults(TrainConfig), "data": "x"}
+    # The two preset-dependent sizes are None on the command line: the preset's, filled in below.
+    differing = {name: (options[name], value) for name, value in expected.items()
+                 if options[name] != value and name not in ("image_size", "batch_size")}
+    assert differing == {}, "flag default != TrainConfig default: " + repr(differing)
+    assert options["image_size"] is None and options["batch_size"] is None
+    built = cli.train_config_from_args(cli.build_parser().parse_args(["train", "--data", "x"])).to_dict()
+    assert built == TrainConfig(data="x").to_dict()
+    assert (built["image_size"], built["batch_size"]) == (PRESETS[DEFAULT_PRESET]["image_size"],
+                                                          PRESETS[DEFAULT_PRESET]["batch_size"])
+
+
+def test_predict_and_evaluate_flag_defaults_are_their_configs_defaults():
+    from colorize.config import EvaluateConfig, PredictConfig
+
+    for argv, config_class in ((("predict", "--input", "x"), PredictConfig),
+                               (("evaluate", "--data", "x"), EvaluateConfig)):
+        options = parsed(*argv)
+        shared = set(options) & set(config_defaults(config_class)) - {"model", "input", "data"}
+        assert {"output", "limit"} <= shared, shared
+        differing = {name: (options[name], config_defaults(config_class)[name]) for name in shared
+                     if options[name] != config_defaults(config_class)[name]}
+        assert differing == {}, f"{argv[0]}: " + repr(differing)
+
+
+def restates_a_default(node) -> bool:
+    """add_argument(..., default=<a literal other than None>): a default stated a second time."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"
+            and any(keyword.arg == "default" and isinstance(keyword.value, ast.Constant)
+                    and keyword.value.value is not None for keyword in node.keywords))
+
+
+def test_the_cli_states_no_default_as_a_literal():
+    tree = package_modules()["frontends/cli.py"]
+    assert [f"cli.py:{node.lineno}" for node in ast.walk(tree) if restates_a_default(node)] == []
+    assert any(restates_a_default(node) for node in ast.walk(ast.parse('train.add_argument("--seed", default=42)')))
+
+
+def test_the_wizard_judges_best_by_train_configs_monitor_on_enter(monkeypatch):
+    from colorize.config import TrainConfig
+    from colorize.frontends.wizard import ask_monitor
+
+    feed(monkeypatch, "")
+    assert ask_monitor() == TrainConfig().monitor
+
+
 # --- 6. self-training rounds: one default and one maximum, for both front ends ---------------
-
-def feed(monkeypatch, *answers: str) -> None:
-    """Answer the wizard's next questions with `answers` (Enter for "")."""
-    import io
-    import sys
-
-    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{answer}\n" for answer in answers)))
-
 
 def names_a_rounds_constant(node) -> bool:
     """A module-level DEFAULT_ROUNDS / MAX_ROUNDS-like name: a second default or maximum."""

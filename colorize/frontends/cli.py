@@ -11,14 +11,14 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 
 from colorize import __version__, defaults
 from colorize.frontends import console, reporting
-from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, DEFAULT_ROUNDS, ENSEMBLE_CHROMA, MAX_ROUNDS,
-                                MIN_CROPS_PER_EPOCH, PSEUDO_LABEL_WEIGHTS, UNLABELED_SHARE)
+from colorize.config import EvaluateConfig, PredictConfig, TrainConfig
+from colorize.constants import ENSEMBLE_CHROMA, MAX_ROUNDS, MIN_CROPS_PER_EPOCH, PSEUDO_LABEL_WEIGHTS
 from colorize.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, ColorizeError
-from colorize.models.presets import DEFAULT_PRESET, PRESETS, TEST_PRESETS
+from colorize.models.presets import PRESETS, TEST_PRESETS
 
 
 def positive_int(text: str) -> int:
@@ -30,6 +30,16 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def config_defaults(config_class) -> dict:
+    """Return {setting: default} of a config dataclass: the flags' defaults, stated nowhere else."""
+    return {field.name: field.default for field in fields(config_class) if field.default is not MISSING}
+
+
+TRAIN = config_defaults(TrainConfig)
+PREDICT = config_defaults(PredictConfig)
+EVALUATE = config_defaults(EvaluateConfig)
 
 
 def print_json(data: dict) -> None:
@@ -84,7 +94,6 @@ def train_config_from_args(args: argparse.Namespace):
     Without --test-size the test size is None here: the default depends on how
     many usable photos the scan finds (defaults.default_test_size).
     """
-    from colorize.config import TrainConfig
     from colorize.models.presets import preset_settings
 
     preset = preset_settings(args.preset)
@@ -124,10 +133,9 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_predict(args: argparse.Namespace) -> int:
-    from colorize.config import PredictConfig
     from colorize.inference.predict import colorize_path
 
-    config = PredictConfig(models=tuple(args.model or ["default"]),
+    config = PredictConfig(models=tuple(args.model or [PREDICT["model"]]),
                            ensemble_chroma=args.ensemble_chroma,
                            input=defaults.resolve_photos_to_colourise(args.input),
                            output=args.output, limit=args.limit, saturation=args.saturation,
@@ -139,10 +147,9 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
-    from colorize.config import EvaluateConfig
     from colorize.evaluation.evaluate import evaluate_model
 
-    config = EvaluateConfig(models=tuple(args.model or ["default"]), ensemble_chroma=args.ensemble_chroma,
+    config = EvaluateConfig(models=tuple(args.model or [EVALUATE["model"]]), ensemble_chroma=args.ensemble_chroma,
                             data=args.data, limit=args.limit,
                             output=args.output, run_name=args.run_name,
                             test_size=args.test_size, seed=args.seed)
@@ -164,7 +171,7 @@ def add_model_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--model", action="append", default=None,
                          help="a .keras/.h5 model, or 'default' (the default); repeat it to combine "
                               "several models into an ensemble")
-    command.add_argument("--ensemble-chroma", choices=ENSEMBLE_CHROMA, default=DEFAULT_ENSEMBLE_CHROMA,
+    command.add_argument("--ensemble-chroma", choices=ENSEMBLE_CHROMA, default=PREDICT["ensemble_chroma"],
                          help="how several models' colours are combined: 'keep' takes the hue of their mean "
                               "and their mean saturation, 'mean' averages them (muted where they disagree) "
                               "(default: %(default)s)")
@@ -186,16 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan.set_defaults(handler=command_scan)
 
     train = commands.add_parser("train", help="train a colouriser on colour photos")
-    train.add_argument("--data", default="default", help="folder, .zip, or 'default' (default: %(default)s)")
-    train.add_argument("--extra-data", default=None, metavar="PATH",
+    train.add_argument("--data", default=TRAIN["data"], help="folder, .zip, or 'default' (default: %(default)s)")
+    train.add_argument("--extra-data", default=TRAIN["extra_data"], metavar="PATH",
                        help="more colour photos (folder or .zip) to train on only: validation and test "
                             "photos all come from --data, so figures stay comparable with runs without them")
-    train.add_argument("--epochs", type=int, default=defaults.DEFAULT_EPOCHS,
+    train.add_argument("--epochs", type=int, default=TRAIN["epochs"],
                        help=f"how long to train: an epoch is at least {MIN_CROPS_PER_EPOCH} random crops "
                             "(a pass over the photos if that is more) (default: %(default)s)")
-    train.add_argument("--train-size", type=int, default=None,
+    train.add_argument("--train-size", type=int, default=TRAIN["train_size"],
                        help="images for training + validation (split 8:2); default: all left after --test-size")
-    train.add_argument("--test-size", type=int, default=None,
+    train.add_argument("--test-size", type=int, default=TRAIN["test_size"],
                        help=f"images held out for the final test; default: one usable image in "
                             f"{defaults.TEST_SHARE_DIVISOR}, at most {defaults.MAX_DEFAULT_TEST_SIZE} "
                             "(42 of the 298 default photos)")
@@ -203,43 +210,49 @@ def build_parser() -> argparse.ArgumentParser:
                        help="side of the square crops training learns on, in pixels (results keep each "
                             "photo's own size); default: the preset's")
     train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    train.add_argument("--preset", default=DEFAULT_PRESET,
+    train.add_argument("--preset", default=TRAIN["preset"],
                        help=f"model: {', '.join(name for name in PRESETS if name not in TEST_PRESETS)}, or "
                             f"{', '.join(TEST_PRESETS)} for tests (default: %(default)s; pretrained starts from "
                             "ImageNet-trained EfficientNet-Lite0 and gives the best colours)")
-    train.add_argument("--model", default="new", help="'new', or a saved .keras/.h5 model to continue training")
-    train.add_argument("--monitor", default="val_loss", help="what the best-model checkpoint watches")
-    train.add_argument("--no-save-best", dest="save_best", action="store_false",
+    train.add_argument("--model", default=TRAIN["model"],
+                       help="'new', or a saved .keras/.h5 model to continue training (default: %(default)s)")
+    train.add_argument("--monitor", default=TRAIN["monitor"], help="what the best-model checkpoint watches")
+    train.add_argument("--no-save-best", dest="save_best", action="store_false", default=TRAIN["save_best"],
                        help="keep the last epoch instead of the best one")
-    train.add_argument("--early-stopping", action="store_true")
-    train.add_argument("--tensorboard", action="store_true")
-    train.add_argument("--h5", dest="save_h5", action="store_true", help="also save model.h5")
-    train.add_argument("--noise", type=float, default=0.0, help="std of noise added to L while training")
-    train.add_argument("--strategy", default="auto", help="auto, one, mirrored or multiworker")
-    train.add_argument("--learning-rate", type=float, default=None, help="Adam's starting rate; default: the preset's")
-    train.add_argument("--fine-tune-blocks", type=int, default=0,
+    train.add_argument("--early-stopping", action="store_true", default=TRAIN["early_stopping"])
+    train.add_argument("--tensorboard", action="store_true", default=TRAIN["tensorboard"])
+    train.add_argument("--h5", dest="save_h5", action="store_true", default=TRAIN["save_h5"],
+                       help="also save model.h5")
+    train.add_argument("--noise", type=float, default=TRAIN["noise"], help="std of noise added to L while training")
+    train.add_argument("--strategy", default=TRAIN["strategy"], help="auto, one, mirrored or multiworker")
+    train.add_argument("--learning-rate", type=float, default=TRAIN["learning_rate"],
+                       help="Adam's starting rate; default: the preset's")
+    train.add_argument("--fine-tune-blocks", type=int, default=TRAIN["fine_tune_blocks"],
                        help="pretrained preset: also train the encoder's top N blocks of 16 (its BatchNorm "
                             "stays frozen); 0 keeps the ImageNet encoder frozen (default: %(default)s)")
     selftraining = train.add_argument_group(
         "self-training", "learn from photos without colour too: a teacher model colourises them, and a "
                          "student of --preset learns from those colours and the true colours of --data "
                          "(Noisy Student; a smaller preset than the teacher's distils it into a faster model)")
-    selftraining.add_argument("--teacher", default=None, help="a saved .keras/.h5 colorize model, or 'default'")
-    selftraining.add_argument("--unlabeled", default=None,
+    selftraining.add_argument("--teacher", default=TRAIN["teacher"],
+                              help="a saved .keras/.h5 colorize model, or 'default'")
+    selftraining.add_argument("--unlabeled", default=TRAIN["unlabeled"],
                               help="folder, .zip or file of photos without colour (colour ones are used as gray)")
-    selftraining.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+    selftraining.add_argument("--rounds", type=int, default=TRAIN["rounds"],
                               help=f"each round's student teaches the next round, 1 to {MAX_ROUNDS} "
                                    "(default: %(default)s)")
-    selftraining.add_argument("--unlabeled-share", type=float, default=UNLABELED_SHARE,
+    selftraining.add_argument("--unlabeled-share", type=float, default=TRAIN["unlabeled_share"],
                               help="share of each epoch's crops taken from the teacher's photos "
                                    "(default: %(default)s)")
-    selftraining.add_argument("--pseudo-label-weights", choices=PSEUDO_LABEL_WEIGHTS, default="confidence",
+    selftraining.add_argument("--pseudo-label-weights", choices=PSEUDO_LABEL_WEIGHTS,
+                              default=TRAIN["pseudo_label_weights"],
                               help="how much each pixel of the teacher's colour counts: its confidence, or "
                                    "'none' (all as much as a true colour) (default: %(default)s)")
-    train.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
-    train.add_argument("--run-name", default=None, help="run folder name; the same name resumes a killed run")
-    train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--split-seed", type=int, default=None,
+    train.add_argument("--output", default=TRAIN["output"], help="output root (default: ./OUTPUT)")
+    train.add_argument("--run-name", default=TRAIN["run_name"],
+                       help="run folder name; the same name resumes a killed run")
+    train.add_argument("--seed", type=int, default=TRAIN["seed"], help="(default: %(default)s)")
+    train.add_argument("--split-seed", type=int, default=TRAIN["split_seed"],
                        help="seed of the train/validation/test split (default: --seed); the same split seed with "
                             "another --seed trains again on the same photos, to see how much a result varies")
     train.set_defaults(handler=command_train)
@@ -248,11 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(predict)
     predict.add_argument("--input", required=True,
                          help="image, folder or .zip, or 'default' for the shipped black-and-white samples")
-    predict.add_argument("--output", default=None,
+    predict.add_argument("--output", default=PREDICT["output"],
                          help="folder for the results (the same folder continues an interrupted run)")
-    predict.add_argument("--limit", type=positive_int, default=None)
-    predict.add_argument("--saturation", type=float, default=1.0, help="scale the colours (1.0 = as predicted)")
-    predict.add_argument("--batch-size", type=positive_int, default=None,
+    predict.add_argument("--limit", type=positive_int, default=PREDICT["limit"])
+    predict.add_argument("--saturation", type=float, default=PREDICT["saturation"],
+                         help="scale the colours (1.0 = as predicted; default: %(default)s)")
+    predict.add_argument("--batch-size", type=positive_int, default=PREDICT["batch_size"],
                          help=f"photos per model call (default: {defaults.PREDICT_BATCH_SIZE_CPU} on a CPU, "
                               f"where it is fastest; {defaults.PREDICT_BATCH_SIZE_GPU} on a GPU)")
     predict.set_defaults(handler=command_predict)
@@ -260,13 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="score a model against colour photos and the gray baseline")
     add_model_arguments(evaluate)
     evaluate.add_argument("--data", required=True, help="colour photos: folder, .zip, file or 'default'")
-    evaluate.add_argument("--limit", type=positive_int, default=None)
+    evaluate.add_argument("--limit", type=positive_int, default=EVALUATE["limit"])
     evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    evaluate.add_argument("--output", default=None, help="output root (default: ./OUTPUT)")
-    evaluate.add_argument("--run-name", default=None)
-    evaluate.add_argument("--test-size", type=int, default=None,
+    evaluate.add_argument("--output", default=EVALUATE["output"], help="output root (default: ./OUTPUT)")
+    evaluate.add_argument("--run-name", default=EVALUATE["run_name"])
+    evaluate.add_argument("--test-size", type=int, default=EVALUATE["test_size"],
                           help="score only the test split that `train --test-size N --seed S` held out")
-    evaluate.add_argument("--seed", type=int, default=42,
+    evaluate.add_argument("--seed", type=int, default=EVALUATE["seed"],
                           help="the seed of that split: train's --split-seed, else its --seed (default: %(default)s)")
     evaluate.set_defaults(handler=command_evaluate)
 

@@ -261,8 +261,7 @@ def free_diagram_path(config: TrainConfig) -> Path:
 def ask_monitor() -> str:
     """Return the figure the best-model checkpoint watches."""
     choices = {name: MONITOR_DESCRIPTIONS.get(name, "") for name in MONITORS}
-    default = "val_loss" if "val_loss" in choices else next(iter(choices))
-    return console.ask_choice("Judge 'best' by?", choices, default)
+    return console.ask_choice("Judge 'best' by?", choices, TrainConfig.monitor)
 
 
 # --- predict path ----------------------------------------------------------------

@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from colorize.frontends import console, reporting
-from colorize import defaults
 from colorize.config import TrainConfig
 from colorize.constants import DEFAULT_ROUNDS, MAX_ROUNDS
 from colorize.errors import ColorizeError
@@ -43,8 +42,7 @@ def self_training_path() -> None:
     preset = ask_student_preset()
     rounds = ask_rounds()
     config = TrainConfig(data=data, preset=preset, image_size=ask_image_size(preset, None),
-                         batch_size=PRESETS[preset]["batch_size"], epochs=defaults.DEFAULT_EPOCHS,
-                         teacher=teacher, unlabeled=unlabeled, rounds=rounds, run_name=free_self_training_name())
+                         batch_size=PRESETS[preset]["batch_size"], teacher=teacher, unlabeled=unlabeled, rounds=rounds, run_name=free_self_training_name())
     epochs, estimate = ask_epochs(config, scan)
     config = replace(config, epochs=epochs)
     console.info("Training in rounds; press Ctrl-C to stop early (the model so far is saved).")
