@@ -16,6 +16,7 @@ from tiny_models import build_ab_model, save_model
 
 from colorize import paths
 from colorize.errors import OutputError, UsageError
+from colorize.training.runfolder import RESUME_MUST_MATCH
 
 PACKAGE = Path(paths.__file__).resolve().parent
 
@@ -288,3 +289,64 @@ def test_train_refuses_rounds_out_of_range_in_one_line(tmp_path, capsys, rounds)
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(error) == 1 and f"at most {MAX_ROUNDS} (got {rounds})" in error[0], error
     assert not (tmp_path / "OUTPUT").exists()
+
+
+# --- 7. one list of the settings a continued run must keep -------------------------------------
+
+def names_a_must_match_list(node) -> bool:
+    return (isinstance(node, ast.Assign)
+            and any(isinstance(target, ast.Name) and target.id.endswith("MUST_MATCH") for target in node.targets))
+
+
+def test_only_runfolder_lists_the_settings_a_continued_run_keeps():
+    assert nodes_outside("training/runfolder.py", names_a_must_match_list) == []
+
+
+def self_training_config(tmp_path):
+    from colorize.config import TrainConfig
+
+    return TrainConfig(data=str(tmp_path / "photos"), teacher=str(tmp_path / "teacher.keras"),
+                       unlabeled=str(tmp_path / "album"), rounds=2, output=str(tmp_path / "OUTPUT"),
+                       run_name="killed")
+
+
+def started_with(config, name: str) -> dict:
+    """Return the settings of `config` as a run started with another `name` recorded them."""
+    return {**config.to_dict(), name: "something else"}
+
+
+@pytest.mark.parametrize("changed_setting", RESUME_MUST_MATCH)
+def test_a_killed_training_run_is_continued_only_with_every_listed_setting_kept(tmp_path, changed_setting):
+    import json
+
+    from colorize.constants import BACKUP_DIR_NAME, CONFIG_FILE_NAME
+    from colorize.training import runfolder
+
+    config = self_training_config(tmp_path)
+    run_dir = paths.models_root(config.output) / config.run_name
+    (run_dir / BACKUP_DIR_NAME).mkdir(parents=True)
+    (run_dir / BACKUP_DIR_NAME / runfolder.BACKUP_WEIGHTS_NAMES[0]).write_bytes(b"weights")
+    (run_dir / BACKUP_DIR_NAME / runfolder.BACKUP_METADATA_NAME).write_text('{"epoch": 1}')
+    (run_dir / CONFIG_FILE_NAME).write_text(json.dumps({"settings": config.to_dict()}))
+    assert runfolder.open_run_folder(config) == (run_dir, 1)
+    (run_dir / CONFIG_FILE_NAME).write_text(json.dumps({"settings": started_with(config, changed_setting)}))
+    with pytest.raises(UsageError, match=rf"other settings \({changed_setting} "):
+        runfolder.open_run_folder(config)
+
+
+@pytest.mark.parametrize("changed_setting", RESUME_MUST_MATCH)
+def test_a_killed_self_training_is_continued_only_with_the_same_settings_kept(tmp_path, changed_setting):
+    import json
+
+    from colorize.training import selftrain
+
+    config = self_training_config(tmp_path)
+    folder = paths.models_root(config.output) / config.run_name
+    folder.mkdir(parents=True)
+    record = {"settings": config.to_dict(), "rounds": []}
+    (folder / selftrain.ROUNDS_FILE_NAME).write_text(json.dumps(record))
+    assert selftrain.open_self_training(config, lambda message: None)[0] == folder
+    (folder / selftrain.ROUNDS_FILE_NAME).write_text(json.dumps({**record,
+                                                                 "settings": started_with(config, changed_setting)}))
+    with pytest.raises(UsageError, match=rf"other settings \({changed_setting}\)"):
+        selftrain.open_self_training(config, lambda message: None)

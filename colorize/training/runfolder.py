@@ -40,7 +40,8 @@ Notify = Callable[[str], None]
 # Keras and matplotlib pick the format from it.
 PARTIAL_PREFIX = ".partial-"
 # Settings a resumed run must share with the run it continues (the weights and
-# the split depend on them); epochs, callbacks and --h5 may change.
+# the split depend on them); epochs, callbacks and --h5 may change. A killed
+# self-training is continued on the same list (selftrain.py): --rounds may grow.
 RESUME_MUST_MATCH = ("data", "extra_data", "train_size", "test_size", "image_size", "batch_size", "preset",
                      "model", "seed", "split_seed", "noise", "fine_tune_blocks", "teacher", "unlabeled",
                      "unlabeled_share", "pseudo_label_weights")

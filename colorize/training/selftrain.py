@@ -35,10 +35,6 @@ Progress = Callable[[int, int], None]
 ROUNDS_FILE_NAME = "rounds.json"
 ROUNDS_PLOT_NAME = "rounds.png"
 DEFAULT_RUN_NAME = "self-training"
-# A killed self-training continues only with these settings unchanged (more
-# --rounds or --epochs are fine: they only extend it).
-MUST_MATCH = ("data", "train_size", "test_size", "image_size", "batch_size", "preset", "seed", "noise",
-              "teacher", "unlabeled", "unlabeled_share", "pseudo_label_weights")
 
 
 def check_self_training(config: TrainConfig) -> list:
@@ -114,7 +110,8 @@ def open_self_training(config: TrainConfig, notify: Notify) -> tuple[Path, dict]
     record = _read_record(candidate)
     settings = config.to_dict()
     if record is not None and len(record["rounds"]) < config.rounds:
-        changed = [name for name in MUST_MATCH if record["settings"].get(name) != settings.get(name)]
+        # The settings a killed training run must keep (more --rounds or --epochs only extend it).
+        changed = [name for name in runfolder.RESUME_MUST_MATCH if record["settings"].get(name) != settings.get(name)]
         if changed:
             raise UsageError(f"Self-training {candidate.name!r} was started with other settings "
                              f"({', '.join(changed)}); repeat the same command to continue it, or choose "
