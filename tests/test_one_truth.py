@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import colorful_image, save_image
+from conftest import colorful_image, run_colorize, save_image
 from tiny_models import build_ab_model, save_model
 
 from colorize import paths
@@ -350,3 +350,26 @@ def test_a_killed_self_training_is_continued_only_with_the_same_settings_kept(tm
                                                                  "settings": started_with(config, changed_setting)}))
     with pytest.raises(UsageError, match=rf"other settings \({changed_setting}\)"):
         selftrain.open_self_training(config, lambda message: None)
+
+
+# --- 8. one version string: colorize/__init__.py's -------------------------------------------
+
+def test_pyproject_reads_the_version_from_the_package():
+    tomllib = pytest.importorskip("tomllib")   # Python 3.11 on
+    project_file = PACKAGE.parent / "pyproject.toml"
+    settings = tomllib.loads(project_file.read_text(encoding="utf-8"))
+    assert "version" not in settings["project"] and "version" in settings["project"]["dynamic"]
+    assert settings["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "colorize.__version__"}
+
+
+def assigns_a_version(node) -> bool:
+    return (isinstance(node, ast.Assign)
+            and any(isinstance(target, ast.Name) and target.id == "__version__" for target in node.targets))
+
+
+def test_only_the_package_init_writes_the_version_and_the_cli_shows_it():
+    import colorize
+
+    assert nodes_outside("__init__.py", assigns_a_version) == []
+    finished = run_colorize("--version")
+    assert finished.returncode == 0 and finished.stdout.strip() == f"colorize {colorize.__version__}"
