@@ -1,4 +1,21 @@
-"""Every tunable constant in one place: image limits, Lab ranges, default paths."""
+"""The tunable constants that more than one module reads, or that a person may want to change in one place:
+paths, image and zip limits, Lab ranges, the evaluation's figures, predict's working sizes, the training
+schedule, self-training.
+
+Not every number lives here. Defaults the front ends offer are in defaults.py
+(and the preset table with the ranges of training settings in
+models/presets.py). Numbers private to one algorithm stay beside it, explained
+there: the ab-class grid of Zhang et al. (models/ab_classes.py),
+EfficientNet-Lite0's fixed architecture and weight-file format
+(models/encoder.py), the U-Net's activation slope (models/model.py), the teacher's confidence scale
+(training/pseudolabel.py), the loader's seed offsets (dataset/loader.py), the
+colour hints' patch and propagation (inference/hints.py), ensemble's no-hue
+guard (inference/ensemble.py), file-format facts (dataset/classify.py,
+dataset/archive.py), grid and summary layout (evaluation/report.py), how much
+of TensorFlow's captured stderr a failed device start shows (training/devices.py).
+The front ends keep their prompt bounds and display limits (frontends/wizard.py,
+frontends/wizard_questions.py, frontends/reporting.py), and errors.py the exit codes.
+"""
 
 from pathlib import Path
 
@@ -59,6 +76,19 @@ AUC_MAX_THRESHOLD = 150      # Zhang et al. 2016: ab error thresholds 0..150
 AB_BIN_WIDTH = 10            # ground-truth ab bins for the rebalanced AuC (Zhang's grid)
 AB_BIN_RANGE = 130           # ab bins cover -130..130, wider than the sRGB gamut
 EVALUATE_GRID_IMAGES = 8     # photos shown in evaluate's comparison grids
+# Hue and green recall (issue 15). AuC rewards a safe beige; these ask Zhang et
+# al. 2016's question directly: do vivid colours come back with the right hue?
+# Below chroma 15 a pixel is a gray or a pale brown whose hue swings with noise
+# and JPEG, so only pixels at least that vivid are judged. A prediction needs
+# chroma 5 (about twice the just-noticeable Lab difference of 2.3) to count as
+# coloured at all, which keeps gray (0) out; its hue may be 30 degrees off (a
+# twelfth of the wheel: orange-red passes for red, yellow does not). Foliage is
+# true hue 105..200 degrees, yellow-green to blue-green; atan2 gives -180..180,
+# so that is 105..180 and -180..-160.
+VIVID_CHROMA = 15.0
+COLOURED_CHROMA = 5.0
+HUE_TOLERANCE_DEGREES = 30.0
+FOLIAGE_HUE_DEGREES = (105.0, 200.0)
 
 # Prediction (predict.py, modelfile.py)
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -120,6 +150,12 @@ TENSORBOARD_DIR_NAME = "tensorboard"
 # 6e-5 by epoch 25 while the model still underfit. 640 crops is the epoch of
 # the first feasibility run's (2 cores, 128 px).
 MIN_CROPS_PER_EPOCH = 640
+# For photos much larger than the crop, the crop is taken after scaling the
+# shorter side to a random length between 1x and this many times the crop
+# (loader.py; selftrain.py sizes the teacher's colourings to match), so a 128 px
+# crop of a 4000x3000 photo shows a third to all of the scene's height (a
+# recognisable object) rather than a few leaves at full resolution.
+MAX_SCALE_OVER_CROP = 2.0
 # Self-training (selftrain.py): each epoch takes this share of its crops from the
 # teacher's pseudo-labelled photos (Xie et al. 2020 train on far more unlabelled
 # than labelled images; with an album of a hundred or so photos, half is the

@@ -373,3 +373,43 @@ def test_only_the_package_init_writes_the_version_and_the_cli_shows_it():
     assert nodes_outside("__init__.py", assigns_a_version) == []
     finished = run_colorize("--version")
     assert finished.returncode == 0 and finished.stdout.strip() == f"colorize {colorize.__version__}"
+
+
+# --- 9. constants.py says truly which numbers it holds and where the rest live -----------------
+
+def is_a_number(value) -> bool:
+    """A numeric literal, a sum or product of them, or a tuple of them."""
+    if isinstance(value, ast.Constant):
+        return isinstance(value.value, (int, float)) and not isinstance(value.value, bool)
+    if isinstance(value, ast.UnaryOp):
+        return is_a_number(value.operand)
+    if isinstance(value, ast.BinOp):
+        return is_a_number(value.left) and is_a_number(value.right)
+    return isinstance(value, ast.Tuple) and bool(value.elts) and all(is_a_number(item) for item in value.elts)
+
+
+def module_constants(tree: ast.Module, numbers_only: bool) -> set[str]:
+    """Return the UPPER_CASE names a module assigns at its top level (those given numbers, if asked)."""
+    names = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if not numbers_only or is_a_number(statement.value):
+                names |= {target.id for target in targets if isinstance(target, ast.Name) and target.id.isupper()}
+    return names
+
+
+def test_every_module_holding_numbers_of_its_own_is_named_in_the_constants_docstring():
+    from colorize import constants
+
+    unnamed = [name for name, tree in package_modules().items()
+               if name != "constants.py" and module_constants(tree, numbers_only=True) and name not in constants.__doc__]
+    assert unnamed == [], "say in constants.py's docstring what these hold, or move their numbers there"
+
+
+def test_no_constant_of_constants_py_is_defined_again_elsewhere():
+    modules = package_modules()
+    shared = module_constants(modules["constants.py"], numbers_only=False)
+    again = {name: sorted(module_constants(tree, numbers_only=False) & shared)
+             for name, tree in modules.items() if name != "constants.py"}
+    assert {name: names for name, names in again.items() if names} == {}

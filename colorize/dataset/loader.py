@@ -23,15 +23,11 @@ import tensorflow as tf
 from PIL import Image
 
 from colorize.dataset import color
-from colorize.constants import MIN_CROPS_PER_EPOCH, STUDENT_BRIGHTNESS_JITTER, STUDENT_CONTRAST_JITTER
+from colorize.constants import (MAX_SCALE_OVER_CROP, MIN_CROPS_PER_EPOCH, STUDENT_BRIGHTNESS_JITTER,
+                                STUDENT_CONTRAST_JITTER)
 from colorize.dataset import ScannedFile, load_rgb
 from colorize.errors import DatasetError
 
-# For photos much larger than the crop, the crop is taken after scaling the
-# shorter side to a random length between 1x and this many times the crop, so
-# a 128 px crop of a 4000x3000 photo shows a third to all of the scene's height
-# (a recognisable object) rather than a few leaves at full resolution.
-MAX_SCALE_OVER_CROP = 2.0
 NOISE_SEED_OFFSET = 1_000_003   # keeps noise seeds apart from crop seeds
 JITTER_SEED_OFFSET = 2_000_003  # ...jitter seeds apart from both
 PSEUDO_SEED_OFFSET = 3_000_017  # ...and pseudo-label crops apart from the colour photos' crops

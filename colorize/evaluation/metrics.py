@@ -29,8 +29,9 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from colorize.dataset.color import gray_to_rgb, rgb_to_lab
-from colorize.constants import (AB_BIN_RANGE, AB_BIN_WIDTH, AUC_MAX_THRESHOLD,
-                                PSNR_CAP_DB, SSIM_WINDOW)
+from colorize.constants import (AB_BIN_RANGE, AB_BIN_WIDTH, AUC_MAX_THRESHOLD, COLOURED_CHROMA,
+                                FOLIAGE_HUE_DEGREES, HUE_TOLERANCE_DEGREES, PSNR_CAP_DB, SSIM_WINDOW,
+                                VIVID_CHROMA)
 
 # The scalar figures score_image returns and summarize_scores averages; the
 # JSON contract of `evaluate --json` (README, "Subcommands").
@@ -39,19 +40,7 @@ FIGURES = ("psnr", "ssim", "colorfulness", "colorfulness_gt", "delta_colorfulnes
 HISTOGRAM_KEY = "ab_histogram"   # per-image data summarize_scores needs; not a figure
 HUE_COUNTS_KEY = "hue_counts"    # likewise: the pixel counts behind hue and green recall
 
-# Hue and green recall (issue 15). AuC rewards a safe beige; these ask Zhang et
-# al. 2016's question directly: do vivid colours come back with the right hue?
-# Below chroma 15 a pixel is a gray or a pale brown whose hue swings with noise
-# and JPEG, so only pixels at least that vivid are judged. A prediction needs
-# chroma 5 (about twice the just-noticeable Lab difference of 2.3) to count as
-# coloured at all, which keeps gray (0) out; its hue may be 30 degrees off (a
-# twelfth of the wheel: orange-red passes for red, yellow does not). Foliage is
-# true hue 105..200 degrees, yellow-green to blue-green; atan2 gives -180..180,
-# so that is 105..180 and -180..-160.
-VIVID_CHROMA = 15.0
-COLOURED_CHROMA = 5.0
-HUE_TOLERANCE_DEGREES = 30.0
-FOLIAGE_HUE_DEGREES = (105.0, 200.0)
+# Hue and green recall (issue 15): their thresholds are in constants.py.
 
 _BINS_PER_AXIS = 2 * AB_BIN_RANGE // AB_BIN_WIDTH
 _AB_BINS = _BINS_PER_AXIS * _BINS_PER_AXIS

@@ -141,7 +141,7 @@ def _save_record(folder: Path, record: dict) -> None:
 
 def _label(teacher: Path, photos: list, folder: Path, config: TrainConfig, notify: Notify) -> list[Path]:
     """Return the teacher's pseudo-labels of `photos`, made at training resolution (those already made are kept)."""
-    from colorize.dataset.loader import MAX_SCALE_OVER_CROP
+    from colorize.constants import MAX_SCALE_OVER_CROP
     from colorize.training.pseudolabel import label_photos
 
     folder.mkdir(parents=True, exist_ok=True)
