@@ -1,6 +1,6 @@
 """Command-line front end: argparse subcommands, exit codes, one-line errors.
 
-Exit codes (DESIGN.md): 0 done; 1 a user error (ColorizeError) shown as one red
+Exit codes (README, "What colorize promises"): 0 done; 1 a user error (ColorizeError) shown as one red
 line; 2 bad usage (argparse); 130 interrupted. No computation lives here: each
 handler builds a config, calls the module that does the work, and prints.
 """

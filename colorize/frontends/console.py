@@ -138,7 +138,7 @@ def read_answer(prompt: str) -> str:
     """Show `prompt`, return one line of input without its newline; EOFError at end of input.
 
     sys.stdin and input are looked up at each call, so tests can swap sys.stdin
-    (a default argument `input_fn=input` would bind too early, STYLE.md).
+    (a default argument `input_fn=input` would bind too early for tests to feed sys.stdin).
     """
     stdin = sys.stdin
     if stdin is None or stdin.closed:

@@ -1,7 +1,7 @@
 """The interactive wizard: `python -m colorize` with no arguments.
 
 It only asks questions, fills the same TrainConfig / PredictConfig the CLI
-fills, and calls the same functions (DESIGN.md). Its promises (issue 6):
+fills, and calls the same functions (one pipeline, two front ends). Its promises (issue 6):
 every question has a default in brackets (Enter takes it) and re-asks with a
 reason; end of input says goodbye with exit 0, Ctrl-C at a prompt with 130;
 a ColorizeError from the work is one red line and the wizard goes back to the
