@@ -22,23 +22,18 @@ MANIFEST.csv of its source, licence and attribution. A missing file or a
 newer package version is a warning, not an error. Nothing here is committed:
 the photos stay in the cache.
 
+    pip install -e ".[albums]"                          # python-debian and imagehash, once
     python tools/albums/outside_album.py                  # ~/.cache/colorize-outside-album/album
     python tools/models/compare_models.py --outside ~/.cache/colorize-outside-album/album MODEL=PATH
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import fnmatch
-import re
-import subprocess
 import sys
-from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-MAX_LONG_SIDE = 512
-JPEG_QUALITY = 92            # as the photos in data/default
+from album import album_folders, album_rows, finish_album, save_photo
+from debian_packages import copyright_for
 
 # package: (version the photos were chosen from, {path inside the .deb: album file name})
 LOMIRI = "usr/share/backgrounds/"
@@ -94,86 +89,6 @@ CHOSEN: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def deb_version(deb: Path) -> str:
-    return subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-def fetch_deb(package: str, version: str, debs: Path) -> Path | None:
-    """Return the package's .deb in `debs`, fetched by `apt-get download` (the chosen version if apt has it)."""
-    cached = sorted(debs.glob(f"{package}_*.deb"))
-    for deb in cached:
-        if deb_version(deb) == version:
-            return deb
-    if cached:
-        return cached[-1]
-    for spec in (f"{package}={version}", package):
-        result = subprocess.run(["apt-get", "download", spec], cwd=debs, capture_output=True, text=True)
-        if result.returncode == 0:
-            break
-        if spec == package:
-            warn(f"apt-get download {package} failed (run `apt-get update` first?): "
-                 f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}")
-            return None
-    cached = sorted(debs.glob(f"{package}_*.deb"))
-    return cached[-1] if cached else None
-
-
-def extract(deb: Path, root: Path) -> Path:
-    """Unpack `deb` under root/<its file stem> (once) and return that folder."""
-    folder = root / deb.stem
-    if not (folder / ".complete").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(folder)], check=True)
-        (folder / ".complete").touch()
-    return folder
-
-
-def dep5_stanzas(text: str) -> list[dict[str, str]]:
-    """Return the paragraphs of a Debian copyright file as {field: value} (continuation lines joined)."""
-    stanzas = []
-    for block in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        key = None
-        for line in block.splitlines():
-            if line[:1] in (" ", "\t") and key:
-                fields[key] += "\n" + line.strip()
-            elif ":" in line and not line.startswith("#"):
-                key, _, value = line.partition(":")
-                key = key.strip().lower()
-                fields[key] = value.strip()
-        if fields:
-            stanzas.append(fields)
-    return stanzas
-
-
-def copyright_for(stanzas: list[dict[str, str]], path: str) -> tuple[str, str]:
-    """Return (licence, copyright) of `path` in a machine-readable copyright file.
-
-    The source tree's paths differ from the installed ones, so a Files pattern
-    names a photo when its last part (not a bare `*`) matches the photo's file
-    name; otherwise the `Files: *` paragraph applies. The last match wins.
-    """
-    name = PurePosixPath(path).name
-    found = ("unknown (see the copyright file)", "")
-    for stanza in stanzas:
-        if "files" not in stanza:
-            continue
-        patterns = stanza["files"].split()
-        named = any(PurePosixPath(p).name != "*" and fnmatch.fnmatchcase(name, PurePosixPath(p).name)
-                    for p in patterns)
-        if named or "*" in patterns:
-            found = (stanza.get("license", "").splitlines()[0] if stanza.get("license") else found[0],
-                     " ".join(stanza.get("copyright", "").split()))
-            if named:
-                return found
-    return found
-
-
 def desktop_credit(image: Path) -> tuple[str, str] | None:
     """Return (licence, author) from a KDE .desktop file beside `image` (palapeli's puzzles), if any."""
     desktop = image.with_suffix(".desktop")
@@ -185,117 +100,12 @@ def desktop_credit(image: Path) -> tuple[str, str] | None:
     return (licence, author) if licence else None
 
 
-def save_photo(source: Path, target: Path) -> None:
-    """Write `source` as an RGB JPEG, long side at most MAX_LONG_SIDE (transparency over white)."""
-    from PIL import Image, ImageOps
-
-    with Image.open(source) as image:
-        image = ImageOps.exif_transpose(image)
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            image = Image.new("RGB", rgba.size, "white")
-            image.paste(rgba, mask=rgba.getchannel("A"))
-        image = image.convert("RGB")
-        image.thumbnail((MAX_LONG_SIDE, MAX_LONG_SIDE), Image.LANCZOS)
-        image.save(target, quality=JPEG_QUALITY)
-
-
-MANIFEST_FIELDS = ["file", "source_package", "source_version", "original_path", "license", "attribution"]
-
-
-def album_folders(description: str, cache_name: str) -> tuple[Path, Path]:
-    """Parse --cache and --output (an album script's two options); return both, made and resolved."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / cache_name,
-                        help="where the .deb files are fetched and unpacked (default: %(default)s)")
-    parser.add_argument("--output", type=Path, help="the album folder (default: CACHE/album)")
-    args = parser.parse_args()
-    cache = args.cache.expanduser().resolve()
-    output = (args.output or cache / "album").expanduser().resolve()
-    for folder in (cache / "debs", output):
-        folder.mkdir(parents=True, exist_ok=True)
-    return cache, output
-
-
-def write_manifest(output: Path, rows: list[dict[str, str]]) -> None:
-    """Write the album's MANIFEST.csv: each photo's file, source package and version, path, licence, credit."""
-    with open(output / "MANIFEST.csv", "w", newline="", encoding="utf-8") as manifest:
-        writer = csv.DictWriter(manifest, fieldnames=MANIFEST_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def unpack_package(package: str, version: str, files: dict[str, str] | list[str], cache: Path,
-                   fetch: Callable[[str, str, Path], Path | None] = fetch_deb,
-                   ) -> tuple[Path, str, list[dict[str, str]], Path] | None:
-    """Fetch (with `fetch`, the system's apt by default) and unpack one package.
-
-    A warning when it is missing or another version. Return (unpacked root,
-    the version got, its copyright stanzas, its copyright file), or None.
-    """
-    deb = fetch(package, version, cache / "debs")
-    if deb is None:
-        warn(f"skipping {package}'s {len(files)} photos")
-        return None
-    got = deb_version(deb)
-    if got != version:
-        warn(f"{package} {got} is not {version}, the version the photos were chosen from")
-    root = extract(deb, cache / "extract")
-    copyright_file = root / "usr/share/doc" / package / "copyright"
-    stanzas = dep5_stanzas(copyright_file.read_text(encoding="utf-8", errors="replace")) \
-        if copyright_file.exists() else []
-    return root, got, stanzas, copyright_file
-
-
-def names(folder: str, files: list[str], prefix: str) -> dict[str, str]:
-    """Return {path inside the .deb: album file name} for files of one folder, named after them."""
-    return {folder + file: f"{prefix}-{Path(file).stem.replace('_', '-').replace(' ', '-').lower()}.jpg"
-            for file in files}
-
-
-# credit(copyright stanzas, path inside the .deb, unpacked file) -> (licence, attribution)
-Credit = Callable[[list[dict[str, str]], str, Path], tuple[str, str]]
-
-
-def album_rows(package: str, version: str, files: dict[str, str], cache: Path, output: Path,
-               save: Callable[[Path, Path], None], credit: Credit) -> list[dict[str, str]]:
-    """Fetch and unpack one package, `save` each chosen photo into `output`; return their manifest rows."""
-    unpacked = unpack_package(package, version, files, cache)
-    if unpacked is None:
-        return []
-    root, got, stanzas, _ = unpacked
-    rows = []
-    for inside, name in files.items():
-        source = root / inside
-        if not source.exists():
-            warn(f"{package} {got} has no {inside}; skipped")
-            continue
-        licence, attribution = credit(stanzas, inside, source)
-        save(source, output / name)
-        rows.append({"file": name, "source_package": package, "source_version": got, "original_path": inside,
-                     "license": licence, "attribution": attribution})
-    return rows
-
-
-def finish_album(output: Path, rows: list[dict[str, str]], what: str = "photos") -> int:
-    """Write the manifest, say how many photos each package and licence gave; return the exit code."""
-    write_manifest(output, rows)
-    print(f"{len(rows)} {what} in {output}")
-    for package in dict.fromkeys(row["source_package"] for row in rows):
-        licences: dict[str, int] = {}
-        for row in rows:
-            if row["source_package"] == package:
-                licences[row["license"]] = licences.get(row["license"], 0) + 1
-        print(f"  {package}: " + ", ".join(f"{licence} ({count})" for licence, count in sorted(licences.items())))
-    return 0 if rows else 1
-
-
 def main() -> int:
     cache, output = album_folders(__doc__.splitlines()[0], "colorize-outside-album")
     rows = [row for package, (version, files) in CHOSEN.items()
             for row in album_rows(package, version, files, cache, output, save_photo,
-                                  lambda stanzas, inside, source: desktop_credit(source)
-                                  or copyright_for(stanzas, inside))]
+                                  lambda paragraphs, inside, source: desktop_credit(source)
+                                  or copyright_for(paragraphs, inside))]
     return finish_album(output, rows)
 
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from outside_album import JPEG_QUALITY, MAX_LONG_SIDE, album_folders, album_rows, copyright_for, finish_album
+from album import JPEG_QUALITY, MAX_LONG_SIDE, album_folders, album_rows, finish_album
+from debian_packages import copyright_for
 
 PACKAGE = "tuxpaint-stamps-default"
 VERSION = "2022.06.04-1"
@@ -128,7 +129,7 @@ def main() -> int:
     files = {STAMPS + folder + name: "stamp-" + (folder + Path(name).stem).replace("/", "-").replace("_", "-").lower()
              + ".jpg" for folder, names in CHOSEN.items() for name in names}
     rows = album_rows(PACKAGE, VERSION, files, cache, output, save_cut_out,
-                      lambda stanzas, inside, source: copyright_for(stanzas, inside))
+                      lambda paragraphs, inside, source: copyright_for(paragraphs, inside))
     return finish_album(output, rows)
 
 

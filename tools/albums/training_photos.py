@@ -58,12 +58,9 @@ import sys
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from album import JPEG_QUALITY, MAX_LONG_SIDE, album_folders, album_rows, finish_album, names
+from debian_packages import UNKNOWN_LICENCE, FilesParagraph, holders, licence_name
 
-from outside_album import album_folders, album_rows, finish_album, names
-
-MAX_LONG_SIDE = 512
-JPEG_QUALITY = 92
 JPEG_START = b"\xff\xd8\xff"
 EET_MAGIC = 0x1EE70F42       # an Eet archive: magic, entry count, dictionary size, then 6 big-endian ints an entry
 
@@ -177,12 +174,12 @@ CHOSEN: dict[str, tuple[str, tuple[str, str] | None, dict[str, str]]] = {
 }
 
 
-def copyright_of(stanzas: list[dict[str, str]], path: str) -> tuple[str, str]:
+def copyright_of(paragraphs: list[FilesParagraph], path: str) -> tuple[str, str]:
     """Return (licence, copyright) of `path` in a machine-readable copyright file.
 
     Its Files patterns are source paths, so a pattern names the photo when its
     last part (not a bare `*`) matches the file name, as in
-    outside_album.copyright_for (kcms/users/avatars/photos/Cat.png names
+    debian_packages.copyright_for (kcms/users/avatars/photos/Cat.png names
     usr/share/plasma/avatars/photos/Cat.png), and covers it when it is `*` or
     matches the end of the path (images/land/* covers
     usr/share/games/endless-sky/images/land/beach0.jpg). The paragraphs that
@@ -193,19 +190,18 @@ def copyright_of(stanzas: list[dict[str, str]], path: str) -> tuple[str, str]:
     """
     name = PurePosixPath(path).name
     named, covering = [], []
-    for stanza in stanzas:
-        patterns = stanza.get("files", "").split()
+    for paragraph in paragraphs:
+        patterns = paragraph.files
         if any(PurePosixPath(pattern).name != "*" and fnmatchcase(name, PurePosixPath(pattern).name)
                for pattern in patterns):
-            named.append(stanza)
+            named.append(paragraph)
         elif any(pattern == "*" or fnmatchcase(path, "*/" + pattern) for pattern in patterns):
-            covering.append(stanza)
+            covering.append(paragraph)
     chosen = named or covering[-1:]
     if not chosen:
-        return "unknown (see the copyright file)", ""
-    licences = dict.fromkeys((stanza.get("license") or "unknown").splitlines()[0] for stanza in chosen)
-    holders = dict.fromkeys(" ".join(stanza.get("copyright", "").split()) for stanza in chosen)
-    return " / ".join(licences), " / ".join(holders)
+        return UNKNOWN_LICENCE, ""
+    licences = dict.fromkeys(licence_name(paragraph) if paragraph.license else "unknown" for paragraph in chosen)
+    return " / ".join(licences), " / ".join(dict.fromkeys(holders(paragraph) for paragraph in chosen))
 
 
 def spdx_credit(photo: Path) -> tuple[str, str] | None:
@@ -253,8 +249,8 @@ def main() -> int:
     rows = []
     for package, (version, credit, files) in CHOSEN.items():
         rows += album_rows(package, version, files, cache, output, save_photo,
-                           lambda stanzas, inside, source, credit=credit:
-                           credit or spdx_credit(source) or copyright_of(stanzas, inside))
+                           lambda paragraphs, inside, source, credit=credit:
+                           credit or spdx_credit(source) or copyright_of(paragraphs, inside))
     return finish_album(output, rows)
 
 

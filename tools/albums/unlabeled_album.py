@@ -35,12 +35,9 @@ import io
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from album import JPEG_QUALITY, MAX_LONG_SIDE, album_folders, album_rows, finish_album, names
+from debian_packages import copyright_for
 
-from outside_album import album_folders, album_rows, copyright_for, finish_album, names  # noqa: E402
-
-MAX_LONG_SIDE = 512
-JPEG_QUALITY = 92
 JPEG_START = b"\xff\xd8\xff"   # a jigzo .pzl is a text header, then the photo as a JPEG, then its piece masks
 
 SCRATCH = "usr/share/scratch/Media/Backgrounds/"
@@ -119,8 +116,8 @@ def main() -> int:
     cache, output = album_folders(__doc__.splitlines()[0], "colorize-unlabeled-album")
     rows = []
     for package, (version, licence, files) in CHOSEN.items():
-        def credit(stanzas, inside, _source, licence=licence):
-            file_licence, attribution = copyright_for(stanzas, inside)
+        def credit(paragraphs, inside, _source, licence=licence):
+            file_licence, attribution = copyright_for(paragraphs, inside)
             return licence or file_licence, attribution
 
         rows += album_rows(package, version, files, cache, output, save_gray, credit)
