@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from colorize.constants import (DEFAULT_ENSEMBLE_CHROMA, DEFAULT_ROUNDS, DEFAULT_SEED, ENSEMBLE_CHROMA,
-                                MAX_ROUNDS, PSEUDO_LABEL_WEIGHTS, UNLABELED_SHARE)
+                                MAX_ROUNDS, MAX_SIMULATED_HINTS, PSEUDO_LABEL_WEIGHTS,
+                                UNLABELED_SHARE)
 from colorize.defaults import DEFAULT_EPOCHS
 from colorize.models.presets import (
     DEFAULT_PRESET,
@@ -138,6 +139,7 @@ class PredictConfig:
     saturation: float = 1.0          # scale on the predicted ab (1.0 = as predicted)
     batch_size: int | None = None    # images per model call; None = decided at run time, when TensorFlow
                                      # is loaded: defaults.default_predict_batch_size (1 on a CPU, 8 on a GPU)
+    hints: str | None = None         # a hint file (one photo) or a folder of NAME.json / NAME.png (issue 26)
 
     def __post_init__(self) -> None:
         _check_models(self)
@@ -159,6 +161,7 @@ class EvaluateConfig:
     run_name: str | None = None
     test_size: int | None = None     # score only the test split `train --test-size N --seed S` held out
     seed: int = DEFAULT_SEED         # the seed of that split
+    hints: int = 0                   # simulated hint points per photo (Zhang et al. 2017), seeded by `seed`
 
     def __post_init__(self) -> None:
         _check_models(self)
@@ -166,3 +169,5 @@ class EvaluateConfig:
         _require(self.limit is None or self.limit >= 1, f"Limit must be at least 1 (got {self.limit}).")
         _require(self.test_size is None or self.test_size >= 1,
                  f"Test size must be at least 1 (got {self.test_size}).")
+        _require(0 <= self.hints <= MAX_SIMULATED_HINTS,
+                 f"Hints must be between 0 and {MAX_SIMULATED_HINTS} points (got {self.hints}).")

@@ -75,6 +75,7 @@ SSIM_WINDOW = 7              # skimage's default window; smaller images use thei
 AUC_MAX_THRESHOLD = 150      # Zhang et al. 2016: ab error thresholds 0..150
 AB_BIN_WIDTH = 10            # ground-truth ab bins for the rebalanced AuC (Zhang's grid)
 AB_BIN_RANGE = 130           # ab bins cover -130..130, wider than the sRGB gamut
+MAX_SIMULATED_HINTS = 1000   # evaluate --hints N: a simulated user's points per photo (Zhang 2017 go to ~100s)
 EVALUATE_GRID_IMAGES = 8     # photos shown in evaluate's comparison grids
 # Hue and green recall (issue 15). AuC rewards a safe beige; these ask Zhang et
 # al. 2016's question directly: do vivid colours come back with the right hue?

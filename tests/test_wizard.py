@@ -179,8 +179,8 @@ def training_folder(color_folder: Path) -> Path:
 # --- predict path ----------------------------------------------------------------
 
 def predict_answers(model: Path, photos: Path) -> list[str]:
-    """The answers that colourise `photos` with `model` into a new run folder."""
-    return ["2", str(model), str(photos), ""]
+    """The answers that colourise `photos` with `model`, without hints, into a new run folder."""
+    return ["2", str(model), str(photos), "", ""]
 
 
 def test_predict_path_end_to_end_with_garbage_answers(tmp_path, tiny_model_file):
@@ -191,6 +191,7 @@ def test_predict_path_end_to_end_with_garbage_answers(tmp_path, tiny_model_file)
                     "nowhere.keras", str(tmp_path / "notes.txt"), str(tmp_path / "broken.keras"),
                     str(tiny_model_file),
                     "nowhere", "☃" * 3, str(photos),
+                    "no-such-hints", "",
                     str(tmp_path / "notes.txt"), "",
                     "q")
     result = run_colorize(stdin=stdin, env={"COLORIZE_OUTPUT": str(tmp_path / "OUTPUT")})
@@ -201,6 +202,7 @@ def test_predict_path_end_to_end_with_garbage_answers(tmp_path, tiny_model_file)
     model_questions = result.stdout.count("Model file (") + result.stdout.count("Model ('default'")
     assert model_questions >= 4                                # ... and the question again
     assert "No such file or folder: nowhere" in result.stdout
+    assert "No such file or folder: no-such-hints" in result.stdout
     assert f"Not a folder: {tmp_path / 'notes.txt'}" in result.stdout
     assert "Colourised 3 photos" in result.stdout
     run_folders = list((tmp_path / "OUTPUT" / "results").iterdir())
@@ -356,7 +358,7 @@ garbage_answers = st.one_of(
                      "☃", "\x00", "-5", "2" * 30]),
 ).map(lambda text: text.replace("\n", " ").replace("\r", " ")).filter(lambda text: text.strip() not in ("1", "3"))
 # The colourise path's questions in order, each with answers that move it on.
-PREDICT_STEPS = (["2", ""], ["tiny.keras"], ["album", ".", "album/old-0.png"], ["", "new", "results"],
+PREDICT_STEPS = (["2", ""], ["tiny.keras"], ["album", ".", "album/old-0.png"], ["", "none"], ["", "new", "results"],
                  ["q", "Q", "", "2"])
 
 

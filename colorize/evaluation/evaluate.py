@@ -25,7 +25,7 @@ import numpy as np
 
 from colorize.evaluation import metrics
 from colorize.config import EvaluateConfig
-from colorize.constants import CONFIG_FILE_NAME, EVALUATE_GRID_IMAGES, TRAIN_GRID_IMAGES
+from colorize.constants import CONFIG_FILE_NAME, DEFAULT_SEED, EVALUATE_GRID_IMAGES, TRAIN_GRID_IMAGES
 from colorize.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:
@@ -63,10 +63,16 @@ def _save_grids(rows: list[list[np.ndarray]], columns: list[str], labels: list[s
 
 def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progress: Progress | None = None,
                    grid_dir: Path | None = None, grid_columns: str = "original,colorized,gray",
-                   grid_images: int = EVALUATE_GRID_IMAGES) -> dict:
-    """Return {"images", <model figures>, "gray_baseline": {<figures>}, "grids"} for colour `files`."""
+                   grid_images: int = EVALUATE_GRID_IMAGES, hints: int = 0, seed: int = DEFAULT_SEED) -> dict:
+    """Return {"images", <model figures>, "gray_baseline": {<figures>}, "grids"} for colour `files`.
+
+    With `hints`, each photo is steered by that many simulated points (Zhang et
+    al. 2017: seeded random places, each the mean true colour of its patch; the
+    seed is `seed` plus the photo's index), as a person giving hints would.
+    """
     from colorize.dataset import load_rgb
     from colorize.evaluation.report import grid_thumbnail
+    from colorize.inference.hints import simulate_hints
 
     columns = parse_grid_columns(grid_columns)
     model_totals, baseline_totals = metrics.ScoreTotals(), metrics.ScoreTotals()
@@ -78,12 +84,13 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
     for done, entry in enumerate(files, start=1):
         original = load_rgb(entry)
         gray = metrics.gray_baseline(original)
+        image_hints = simulate_hints(original, hints, seed + done - 1) if hints else None
         if member_totals:
-            colorized, members = colorizer.colorize_with_members(gray)
+            colorized, members = colorizer.colorize_with_members(gray, image_hints)
             for totals, member in zip(member_totals, members):
                 totals.add(metrics.score_image(original, member))
         else:
-            colorized = colorizer.colorize(gray)
+            colorized = colorizer.colorize(gray, hints=image_hints)
         model_totals.add(metrics.score_image(original, colorized))
         baseline_totals.add(metrics.score_image(original, gray))
         if len(rows) < grid_images:
@@ -344,7 +351,8 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results
     colorizer = Colorizer.from_paths(model_paths, config.ensemble_chroma)
     run_dir = new_run_dir(results_root(config.output), config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))
-    result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir)
+    result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir, hints=config.hints, seed=config.seed)
+    result = {"hints": config.hints, **result}
     if len(model_paths) == 1:
         result = {"model": str(model_paths[0]), "data": data_root, **result, "results_dir": str(run_dir)}
     else:   # the top-level figures are the ensemble's, so scripts reading them keep working

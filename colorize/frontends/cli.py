@@ -139,7 +139,7 @@ def command_predict(args: argparse.Namespace) -> int:
                            ensemble_chroma=args.ensemble_chroma,
                            input=defaults.resolve_photos_to_colourise(args.input),
                            output=args.output, limit=args.limit, saturation=args.saturation,
-                           batch_size=args.batch_size)
+                           batch_size=args.batch_size, hints=args.hints)
     result = colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
                            scan_progress=reporting.scan_progress())
     reporting.show_predict_result(result)
@@ -152,7 +152,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     config = EvaluateConfig(models=tuple(args.model or [EVALUATE["model"]]), ensemble_chroma=args.ensemble_chroma,
                             data=args.data, limit=args.limit,
                             output=args.output, run_name=args.run_name,
-                            test_size=args.test_size, seed=args.seed)
+                            test_size=args.test_size, seed=args.seed, hints=args.hints)
     # With --json, stdout holds the JSON object alone: messages go to stderr.
     notify = (lambda message: print(message, file=sys.stderr, flush=True)) if args.json else console.info
     result = evaluate_model(config, progress=reporting.work_progress("Evaluating"), notify=notify,
@@ -269,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=positive_int, default=PREDICT["batch_size"],
                          help=f"photos per model call (default: {defaults.PREDICT_BATCH_SIZE_CPU} on a CPU, "
                               f"where it is fastest; {defaults.PREDICT_BATCH_SIZE_GPU} on a GPU)")
+    predict.add_argument("--hints", default=PREDICT["hints"], metavar="PATH",
+                         help="colours you give: a points .json or a painted .png for one photo; for a folder "
+                              "or .zip, a folder of NAME.json / NAME.png, one per photo that has hints")
     predict.set_defaults(handler=command_predict)
 
     evaluate = commands.add_parser("evaluate", help="score a model against colour photos and the gray baseline")
@@ -282,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="score only the test split that `train --test-size N --seed S` held out")
     evaluate.add_argument("--seed", type=int, default=EVALUATE["seed"],
                           help="the seed of that split: train's --split-seed, else its --seed (default: %(default)s)")
+    evaluate.add_argument("--hints", type=int, default=EVALUATE["hints"], metavar="N",
+                          help="steer each photo with N simulated hint points (seeded random places, each the "
+                               "mean true colour of a small patch), as a person would (default: %(default)s)")
     evaluate.set_defaults(handler=command_evaluate)
 
     info = commands.add_parser("info", help="versions, devices (GPU or CPU) and paths")

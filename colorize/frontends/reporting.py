@@ -92,6 +92,9 @@ def list_bad_files(entries: Sequence["ScannedFile"], limit: int | None = BAD_FIL
 def show_predict_result(result: "PredictResult") -> None:
     """Print how many photos were coloured, what was skipped, and where the results and grids are."""
     console.success(f"Colourised {plural(len(result.written), 'photo')} into {result.output_dir}")
+    if result.hinted:
+        console.info(f"{plural(len(result.hinted), 'photo')} steered by your hints: {', '.join(result.hinted[:3])}"
+                     + (f" and {len(result.hinted) - 3} more" if len(result.hinted) > 3 else ""))
     if result.skipped_existing:
         console.info(f"{len(result.skipped_existing)} already had a result there and were left as they were.")
     if result.bad:
@@ -110,7 +113,9 @@ def show_scores(metrics: dict) -> None:
         return
     scored = (f"the ensemble of {len(metrics['members'])} models and each model"
               if metrics.get("members") else "the model")
-    console.info(f"On {plural(metrics.get('images', 0), 'photo')} {scored} scored:")
+    steered = (f", each steered by {plural(metrics['hints'], 'simulated hint point')}"
+               if metrics.get("hints") else "")
+    console.info(f"On {plural(metrics.get('images', 0), 'photo')} {scored} scored{steered}:")
     for line in format_table(metrics):
         console.plain(f"  {line}")
 

@@ -272,8 +272,10 @@ def predict_path() -> None:
 
     model = ask_prediction_model()
     photos = ask_photos_to_colourise()
+    hints = ask_hints()
     output = ask_results_folder()
-    config = PredictConfig(model=model, input=defaults.resolve_photos_to_colourise(photos), output=output)
+    config = PredictConfig(model=model, input=defaults.resolve_photos_to_colourise(photos), output=output,
+                           hints=hints)
     result = predict.colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
                                    scan_progress=reporting.scan_progress())
     reporting.show_predict_result(result)
@@ -291,6 +293,15 @@ def ask_photos_to_colourise() -> str:
     question = "Photos to colourise (an image, a folder or a .zip" + \
         (f"; '{offer}' for the shipped black-and-white samples)" if offer else ")")
     return console.ask_path_or_word(question, offer, kind="any")
+
+
+def ask_hints() -> str | None:
+    """Return a hint file or a folder of them, or None to colourise without hints."""
+    console.info("Hints steer the colour: paint strokes on a transparent layer over the photo and save that "
+                 "layer as a PNG of the same size, or list points in a .json (the README's \"Hints\" shows both).")
+    answer = console.ask_path_or_word("Hint file, or a folder of NAME.png / NAME.json ('none' for no hints)",
+                                      "none", kind="any")
+    return None if answer == "none" else answer
 
 
 def ask_results_folder() -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -30,7 +30,11 @@ from colorize.inference.fullres import (
     full_lightness,
     merge_full_resolution,
     resize_ab,
+    steer_with_hints,
 )
+
+if TYPE_CHECKING:
+    from colorize.inference.hints import Hints
 
 # Below this length (Lab units) the mean ab vector has no usable hue: the first
 # member's hue is taken there (two exactly opposite hues, or all gray).
@@ -108,17 +112,19 @@ class EnsembleColorizer:
         return [self.combine_members(lightness, [chroma[index] for chroma in per_member])
                 for index, lightness in enumerate(lightnesses)]
 
-    def colorize_batch(self, images: Sequence[np.ndarray], saturation: float = 1.0) -> list[np.ndarray]:
-        """Return each image colourised by the ensemble: uint8 (H, W, 3) RGB of its input's size."""
-        return colorize_images(self, images, saturation)
+    def colorize_batch(self, images: Sequence[np.ndarray], saturation: float = 1.0,
+                       hints: "Sequence[Hints | None] | None" = None) -> list[np.ndarray]:
+        """Return each image colourised by the ensemble (steered by its hints): uint8 RGB of its input's size."""
+        return colorize_images(self, images, saturation, hints)
 
-    def colorize(self, rgb: np.ndarray, saturation: float = 1.0) -> np.ndarray:
+    def colorize(self, rgb: np.ndarray, saturation: float = 1.0, hints: "Hints | None" = None) -> np.ndarray:
         """Return one image colourised by the ensemble (colour inputs are reduced to their L first)."""
-        return self.colorize_batch([rgb], saturation)[0]
+        return self.colorize_batch([rgb], saturation, [hints])[0]
 
-    def colorize_with_members(self, rgb: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Return the ensemble's colourised image and each member's, from one run of each model."""
+    def colorize_with_members(self, rgb: np.ndarray, hints: "Hints | None" = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return the ensemble's colourised image and each member's, from one run of each model, all steered by `hints`."""
         lightness = full_lightness(as_image_array(rgb))
         members_ab = [member.predict_chroma([lightness])[0] for member in self.members]
-        ensemble = merge_full_resolution(lightness, self.combine_members(lightness, members_ab))
-        return ensemble, [merge_full_resolution(lightness, ab) for ab in members_ab]
+        ensemble_ab = steer_with_hints(lightness, self.combine_members(lightness, members_ab), hints)
+        return (merge_full_resolution(lightness, ensemble_ab),
+                [merge_full_resolution(lightness, steer_with_hints(lightness, ab, hints)) for ab in members_ab])

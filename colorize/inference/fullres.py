@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 from PIL import Image
@@ -19,6 +19,9 @@ from PIL import Image
 from colorize.dataset import color
 from colorize.constants import PREDICT_STRIP_PIXELS
 from colorize.errors import UsageError
+
+if TYPE_CHECKING:
+    from colorize.inference.hints import Hints
 
 
 class ChromaSource(Protocol):
@@ -100,13 +103,35 @@ def as_image_array(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def colorize_images(colorizer: ChromaSource, images: Sequence[np.ndarray],
-                    saturation: float = 1.0) -> list[np.ndarray]:
+def steer_with_hints(lightness: np.ndarray, ab: np.ndarray, image_hints: "Hints | None") -> np.ndarray:
+    """Return `ab` (working size) steered by hints given at the photo's full size, or `ab` itself.
+
+    Hints act at the working size, where the model's colour is: so one model,
+    an ensemble and an RGB model all honour them, and the full-size result
+    still keeps the photo's own L (issue 26).
+    """
+    if image_hints is None or not image_hints.mask.any():
+        return ab
+    from colorize.inference.hints import apply_hints, hints_at_size
+
+    height, width = ab.shape[:2]
+    working_lightness = resize_plane(lightness, height, width)
+    return apply_hints(working_lightness, ab, hints_at_size(image_hints, height, width))
+
+
+def colorize_images(colorizer: ChromaSource, images: Sequence[np.ndarray], saturation: float = 1.0,
+                    hints: "Sequence[Hints | None] | None" = None) -> list[np.ndarray]:
     """Return each image colourised by `colorizer` (anything with predict_chroma), at its input's size.
 
-    The ab (a single model's or an ensemble's) is merged with the full-size L of
-    each input; `saturation` scales it once, here.
+    The ab (a single model's or an ensemble's) is steered by each image's
+    hints (None: none), then merged with the full-size L of each input;
+    `saturation` scales it once, here.
     """
     lightnesses = [full_lightness(as_image_array(image)) for image in images]
+    hints = list(hints) if hints is not None else [None] * len(images)
+    if len(hints) != len(images):
+        raise UsageError(f"Got hints for {len(hints)} images but {len(images)} images.")
     chroma = colorizer.predict_chroma(lightnesses)
+    chroma = [steer_with_hints(lightness, ab, image_hints)
+              for lightness, ab, image_hints in zip(lightnesses, chroma, hints)]
     return [merge_full_resolution(lightness, ab, saturation) for lightness, ab in zip(lightnesses, chroma)]

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
     from colorize.config import PredictConfig
     from colorize.dataset import ScanResult, ScannedFile
+    from colorize.inference.hint_files import HintFiles
+    from colorize.inference.hints import Hints
 
 
 def smooth_chroma(working_lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
@@ -145,13 +147,17 @@ class Colorizer:
             predictions = [smooth_chroma(item.working_lightness, ab) for item, ab in zip(prepared, predictions)]
         return predictions
 
-    def colorize_batch(self, images: Sequence[np.ndarray], saturation: float = 1.0) -> list[np.ndarray]:
-        """Return each image colourised: uint8 (H, W, 3) RGB of the same size as its input."""
-        return colorize_images(self, images, saturation)
+    def colorize_batch(self, images: Sequence[np.ndarray], saturation: float = 1.0,
+                       hints: "Sequence[Hints | None] | None" = None) -> list[np.ndarray]:
+        """Return each image colourised: uint8 (H, W, 3) RGB of the same size as its input.
 
-    def colorize(self, rgb: np.ndarray, saturation: float = 1.0) -> np.ndarray:
-        """Return one image colourised (colour inputs are reduced to their L first)."""
-        return self.colorize_batch([rgb], saturation)[0]
+        `hints`, one per image (None for none), steer the colour (inference/hints.py).
+        """
+        return colorize_images(self, images, saturation, hints)
+
+    def colorize(self, rgb: np.ndarray, saturation: float = 1.0, hints: "Hints | None" = None) -> np.ndarray:
+        """Return one image colourised (colour inputs are reduced to their L first), steered by `hints`."""
+        return self.colorize_batch([rgb], saturation, [hints])[0]
 
 
 # --- files, folders and zips --------------------------------------------------
@@ -172,6 +178,7 @@ class PredictResult:
     bad: list["ScannedFile"] = field(default_factory=list)        # not images, unreadable, unsafe names
     converted_from_colour: list[str] = field(default_factory=list)
     grids: list[Path] = field(default_factory=list)
+    hinted: list[str] = field(default_factory=list)               # input paths steered by a hint file
 
 
 def _output_names(entries: Sequence["ScannedFile"]) -> dict[str, PurePosixPath]:
@@ -337,6 +344,31 @@ def _announce_colour_inputs(jobs: Sequence[_Job], result: PredictResult, notify:
                f"(their own colours are replaced): {names}" + (f" and {more} more" if more > 0 else ""))
 
 
+def _match_hints(config: "PredictConfig", scan: "ScanResult", entries: Sequence["ScannedFile"],
+                 notify: Notify | None) -> "HintFiles":
+    """Return the checked hint file of each photo that has one (none without --hints)."""
+    from colorize.inference.hint_files import HintFiles, match_hint_files
+
+    if not config.hints:
+        return HintFiles()
+    hint_files = match_hint_files(config.hints, scan, entries)
+    if notify and hint_files.unmatched:
+        names = ", ".join(hint_files.unmatched[:3]) + (" and more" if len(hint_files.unmatched) > 3 else "")
+        notify(f"{len(hint_files.unmatched)} hint files name no photo of {scan.root} and are not used: {names}")
+    return hint_files
+
+
+def _hints_of(job: _Job, image: np.ndarray, hint_files: "HintFiles", result: PredictResult) -> "Hints | None":
+    """Return the hints read from the photo's hint file, or None when it has none."""
+    path = hint_files.by_photo.get(job.entry.path)
+    if path is None:
+        return None
+    from colorize.inference.hints import read_hints
+
+    result.hinted.append(job.entry.path)
+    return read_hints(path, image)
+
+
 def colorize_path(config: "PredictConfig", progress: Progress | None = None,
                   notify: Notify | None = None, scan_progress: Progress | None = None) -> PredictResult:
     """Colourise the image, folder or zip `config.input` into an output folder; return what happened.
@@ -350,17 +382,21 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
     if not scan.predictable:
         raise DatasetError(f"No photos to colourise in {config.input}: {len(scan.files)} files, "
                            "none a readable image.")
+    entries = list(scan.predictable)[: config.limit]
+    hint_files = _match_hints(config, scan, entries, notify)   # a bad hint file fails before any write
     result = PredictResult(output_dir=_open_output_dir(config, scan))
     result.bad = [entry for entry in scan.files if entry.status in ("not_image", "unreadable")]
-    jobs = _plan_jobs(list(scan.predictable)[: config.limit], result.output_dir, result)
+    jobs = _plan_jobs(entries, result.output_dir, result)
     _announce_colour_inputs(jobs, result, notify)
     forbidden = {Path(entry.source).resolve() for entry in scan.files}
+    forbidden |= {path.resolve() for path in hint_files.by_photo.values()}
     grid_rows, grid_labels, done = [], [], 0
     if progress and jobs:
         progress(0, len(jobs))
     for batch in _batches(jobs, config.batch_size or defaults.default_predict_batch_size()):
         loaded, images = _load_batch(batch, result)
-        for job, colorized in zip(loaded, colorizer.colorize_batch(images, config.saturation)):
+        batch_hints = [_hints_of(job, image, hint_files, result) for job, image in zip(loaded, images)]
+        for job, colorized in zip(loaded, colorizer.colorize_batch(images, config.saturation, batch_hints)):
             result.written.append(_write_output(job, colorized, forbidden))
             if len(grid_rows) < PREDICT_GRID_IMAGES:
                 grid_rows.append(_grid_row(colorized))
