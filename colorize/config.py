@@ -140,6 +140,7 @@ class PredictConfig:
     batch_size: int | None = None    # images per model call; None = decided at run time, when TensorFlow
                                      # is loaded: defaults.default_predict_batch_size (1 on a CPU, 8 on a GPU)
     hints: str | None = None         # a hint file (one photo) or a folder of NAME.json / NAME.png (issue 26)
+    where_to_hint: bool = False      # also write where the model is least sure, with suggested points
 
     def __post_init__(self) -> None:
         _check_models(self)

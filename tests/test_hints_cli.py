@@ -235,3 +235,35 @@ def test_the_wizard_takes_a_hint_file_in_a_terminal(gray_model, tmp_path):
     assert "No such file or folder: nowhere.json" in shown        # asked again
     assert "1 photo steered by your hints: photo.png" in shown
     assert red_share(result_image(tmp_path / "out" / "photo.png")[BOX]) >= 0.7
+
+
+# --- where to hint: the model's uncertainty and suggested points ---------------------------
+
+@pytest.mark.slow
+def test_where_to_hint_writes_a_picture_and_points_that_work_as_hints(tmp_path):
+    """The shipped model (a colour-class head) says where it is least sure; its suggestions load as hints."""
+    photo = save_image(tmp_path / "scene.png", colorful_image(96, 64, seed=3)[..., 1])
+    result = run_colorize("predict", "--input", str(photo), "--output", str(tmp_path / "out"), "--where-to-hint")
+    assert result.returncode == 0, result.stderr
+    picture = tmp_path / "out" / "where-to-hint" / "scene.png"
+    suggestions = tmp_path / "out" / "where-to-hint" / "scene.json"
+    assert np.asarray(Image.open(picture)).shape == (64, 96, 3)
+    points = json.loads(suggestions.read_text())["points"]
+    assert 1 <= len(points) <= 5
+    for point in points:
+        assert 0 < point["x"] < 95 and 0 < point["y"] < 63
+        assert len(point["other_colors"]) == 2 and 0.0 <= point["uncertainty"] <= 1.0
+    assert [point["uncertainty"] for point in points] == sorted((p["uncertainty"] for p in points), reverse=True)
+    again = run_colorize("predict", "--input", str(photo), "--output", str(tmp_path / "steered"),
+                         "--hints", str(suggestions))
+    assert again.returncode == 0, again.stderr
+    assert "1 photo steered by your hints" in again.stdout
+
+
+def test_where_to_hint_needs_a_class_head_model(gray_model, tmp_path):
+    photo = box_photo(tmp_path / "photo.png")
+    result = run_colorize("predict", "--model", str(gray_model), "--input", str(photo),
+                          "--output", str(tmp_path / "out"), "--where-to-hint")
+    assert result.returncode == 1
+    assert "colour-class head" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

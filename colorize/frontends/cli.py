@@ -139,7 +139,7 @@ def command_predict(args: argparse.Namespace) -> int:
                            ensemble_chroma=args.ensemble_chroma,
                            input=defaults.resolve_photos_to_colourise(args.input),
                            output=args.output, limit=args.limit, saturation=args.saturation,
-                           batch_size=args.batch_size, hints=args.hints)
+                           batch_size=args.batch_size, hints=args.hints, where_to_hint=args.where_to_hint)
     result = colorize_path(config, progress=reporting.work_progress("Colourising"), notify=console.info,
                            scan_progress=reporting.scan_progress())
     reporting.show_predict_result(result)
@@ -272,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--hints", default=PREDICT["hints"], metavar="PATH",
                          help="colours you give: a points .json or a painted .png for one photo; for a folder "
                               "or .zip, a folder of NAME.json / NAME.png, one per photo that has hints")
+    predict.add_argument("--where-to-hint", action="store_true", default=PREDICT["where_to_hint"],
+                         help="also write where-to-hint/NAME.png (red where the model is least sure) and "
+                              "NAME.json (suggested points with its likeliest colours: edit, then give to --hints)")
     predict.set_defaults(handler=command_predict)
 
     evaluate = commands.add_parser("evaluate", help="score a model against colour photos and the gray baseline")

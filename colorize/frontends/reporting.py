@@ -103,6 +103,9 @@ def show_predict_result(result: "PredictResult") -> None:
         list_bad_files(result.bad)
     if result.grids:
         console.info(f"Comparison grids: {result.grids[0].parent} ({plural(len(result.grids), 'page')})")
+    if result.advice:
+        console.info(f"Where hints would help most: {result.advice[0].parent} (red is where the model is least "
+                     "sure; each .json suggests points with its likeliest colours: edit it and give it to --hints)")
 
 
 def show_scores(metrics: dict) -> None:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from colorize.config import PredictConfig
     from colorize.dataset import ScanResult, ScannedFile
+    from colorize.inference.hint_advice import HintAdvisor
     from colorize.inference.hint_files import HintFiles
     from colorize.inference.hints import Hints
 
@@ -163,6 +164,7 @@ class Colorizer:
 # --- files, folders and zips --------------------------------------------------
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
+ADVICE_FOLDER = "where-to-hint"   # beside the results: uncertainty pictures and suggested points
 GRID_COLUMNS = ("grayscale input", "colourised")
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], None]
@@ -179,6 +181,7 @@ class PredictResult:
     converted_from_colour: list[str] = field(default_factory=list)
     grids: list[Path] = field(default_factory=list)
     hinted: list[str] = field(default_factory=list)               # input paths steered by a hint file
+    advice: list[Path] = field(default_factory=list)              # where-to-hint pictures written
 
 
 def _output_names(entries: Sequence["ScannedFile"]) -> dict[str, PurePosixPath]:
@@ -369,6 +372,34 @@ def _hints_of(job: _Job, image: np.ndarray, hint_files: "HintFiles", result: Pre
     return read_hints(path, image)
 
 
+def _hint_advisor(colorizer: "Colorizer | EnsembleColorizer") -> "HintAdvisor":
+    from colorize.inference.hint_advice import HintAdvisor
+
+    return HintAdvisor(colorizer)
+
+
+def _write_advice(advisor: "HintAdvisor", job: _Job, image: np.ndarray, output_dir: Path) -> list[Path]:
+    """Write where-to-hint/NAME.png (the uncertainty picture) and NAME.json (suggested points, a hints file)."""
+    import json
+
+    from colorize.inference.hint_advice import uncertainty_picture
+    from colorize.training.runfolder import write_new_file
+
+    stem = output_dir / ADVICE_FOLDER / job.target.relative_to(output_dir).with_suffix("")
+    picture, points = stem.with_suffix(".png"), stem.with_suffix(".json")
+    if picture.exists() and points.exists():   # a continued run
+        return []
+    advice = advisor.advise(image)
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    if not picture.exists():
+        written.append(write_new_file(picture, encode_image(uncertainty_picture(image, advice), as_jpeg=False)))
+    if not points.exists():
+        text = json.dumps({"points": advice.points}, indent=2) + "\n"
+        written.append(write_new_file(points, text.encode("utf-8")))
+    return written
+
+
 def colorize_path(config: "PredictConfig", progress: Progress | None = None,
                   notify: Notify | None = None, scan_progress: Progress | None = None) -> PredictResult:
     """Colourise the image, folder or zip `config.input` into an output folder; return what happened.
@@ -378,6 +409,7 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
     from colorize import dataset, defaults
 
     colorizer = Colorizer.from_paths(config.models, config.ensemble_chroma)   # bad models fail before any scan or write
+    advisor = _hint_advisor(colorizer) if config.where_to_hint else None
     scan = dataset.scan_dataset(config.input, progress=scan_progress)
     if not scan.predictable:
         raise DatasetError(f"No photos to colourise in {config.input}: {len(scan.files)} files, "
@@ -398,6 +430,9 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
         batch_hints = [_hints_of(job, image, hint_files, result) for job, image in zip(loaded, images)]
         for job, colorized in zip(loaded, colorizer.colorize_batch(images, config.saturation, batch_hints)):
             result.written.append(_write_output(job, colorized, forbidden))
+        if advisor is not None:
+            for job, image in zip(loaded, images):
+                result.advice += _write_advice(advisor, job, image, result.output_dir)
             if len(grid_rows) < PREDICT_GRID_IMAGES:
                 grid_rows.append(_grid_row(colorized))
                 grid_labels.append(job.entry.path)
