@@ -6,15 +6,22 @@ of data/default and on the outside album, reports PSNR, SSIM, hue recall and
 green recall (colorize.evaluation.metrics) for
 - model: the shipped model alone, as `predict` colourises (guided filter);
 - propagation: plus the plain edge-aware propagation of the hint residual
-  (4-neighbour graph on L, the floor of issue 26);
-- improved: hints.apply_hints with hints.IMPROVED (or --improved): a weaker pull
-  and edges to each pixel's nearest pixels in the class head's view (KNN).
+  (4-neighbour graph on L, the floor of issue 26) as `predict` ships it:
+  hints.apply_hints with its defaults (pull and the small solve chosen on the
+  validation split, --select);
+- improved: hints.apply_hints with hints.IMPROVED (or --improved): edges to
+  each pixel's nearest pixels in the class head's view (KNN), solved at the
+  working size.
+--select (with --split validation) instead compares the pulls 1e-3..1e-6 of
+the plain propagation, solved exactly and at 1/hints.SOLVE_SCALE of the
+working size, at 10 points: how the shipped setting was chosen.
 The model runs once per photo (its ab and class probabilities are cached in
 memory); every method then works at the model's working size and merges with
 the photo's full-size L, as predict does.
 
     python tools/albums/outside_album.py     # once: ~/.cache/colorize-outside-album/album
     python benchmarks/bench_hints.py --split test --outside ~/.cache/colorize-outside-album/album
+    python benchmarks/bench_hints.py --split validation --select
 """
 
 from __future__ import annotations
@@ -73,6 +80,21 @@ def plain_propagation(photo, hints):
     return hint_module.apply_hints(photo["working"], photo["ab"], hints)
 
 
+def make_plain(**options):
+    def plain(photo, hints):
+        return hint_module.apply_hints(photo["working"], photo["ab"], hints, **options)
+    return plain
+
+
+def selection_methods() -> dict:
+    """Return the plain propagation at each pull tried, solved exactly and at the shipped small size."""
+    methods = {"model": model_alone}
+    for scale in (1, hint_module.SOLVE_SCALE):
+        for pull in (1e-3, 1e-4, 1e-5, 1e-6):
+            methods[f"pull {pull:g}, scale {scale}"] = make_plain(pull=pull, scale=scale)
+    return methods
+
+
 def make_improved(centres, **options):
     def improved(photo, hints):
         return hint_module.apply_hints(photo["working"], photo["ab"], hints, photo["probabilities"],
@@ -113,6 +135,8 @@ def main() -> int:
     parser.add_argument("--counts", default=",".join(map(str, COUNTS)))
     parser.add_argument("--seed", type=int, default=0, help="photo i's points use seed + i")
     parser.add_argument("--limit", type=int, help="at most this many photos per set")
+    parser.add_argument("--select", action="store_true",
+                        help="compare the plain propagation's pulls and solve sizes at 10 points instead")
     parser.add_argument("--improved", default=",".join(f"{k}={v}" for k, v in hint_module.IMPROVED.items()),
                         help="apply_hints settings of the improved method, as name=value,...")
     args = parser.parse_args()
@@ -125,6 +149,8 @@ def main() -> int:
     methods = {"model": model_alone, "propagation": plain_propagation,
                "improved": make_improved(centres, **settings(args.improved))}
     counts = [int(count) for count in args.counts.split(",")]
+    if args.select:
+        methods, counts = selection_methods(), [10]
     sets = []
     if args.split != "none":
         split = split_dataset(list(scan_dataset(resolve_dataset_path(args.data)).ok), None,

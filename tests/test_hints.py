@@ -142,9 +142,10 @@ def _box_scene(size: int = 96):
     return lightness, box, hints
 
 
-def test_red_stroke_in_a_gray_box_turns_the_box_red():
+@pytest.mark.parametrize("scale", [hint_module.SOLVE_SCALE, 1])   # the shipped small solve, the exact one
+def test_red_stroke_in_a_gray_box_turns_the_box_red(scale):
     lightness, box, hints = _box_scene()
-    ab = hint_module.apply_hints(lightness, np.zeros(lightness.shape + (2,), np.float32), hints)
+    ab = hint_module.apply_hints(lightness, np.zeros(lightness.shape + (2,), np.float32), hints, scale=scale)
     red = _ab_of(RED)
     close = np.hypot(*np.moveaxis(ab - red, -1, 0)) < 0.5 * np.hypot(*red)
     assert close[box].mean() >= 0.7
@@ -159,6 +160,46 @@ def test_hints_at_a_smaller_working_size_keep_their_colour():
     np.testing.assert_allclose(small.ab[small.mask], np.broadcast_to(_ab_of(RED), (small.count, 2)), atol=1e-3)
     ab = hint_module.apply_hints(lightness[::2, ::2], np.zeros((48, 48, 2), np.float32), hints)
     np.testing.assert_allclose(ab[small.mask], np.broadcast_to(_ab_of(RED), (small.count, 2)), atol=1e-3)
+
+
+def test_shrinking_hints_puts_each_hint_pixel_in_the_pixel_holding_its_centre():
+    hints = hint_module.no_hints(100, 100)
+    hints.mask[0, 0] = hints.mask[99, 99] = hints.mask[50, 49] = hints.mask[50, 50] = True
+    hints.ab[0, 0], hints.ab[99, 99] = (10.0, -10.0), (-30.0, 20.0)
+    hints.ab[50, 49], hints.ab[50, 50] = (40.0, 0.0), (20.0, 10.0)
+    small = hint_module.hints_at_size(hints, 33, 33)      # 100 px to 33: ratio 3.03, not whole
+    assert small.count == 3 and small.mask[0, 0] and small.mask[32, 32] and small.mask[16, 16]
+    np.testing.assert_allclose(small.ab[32, 32], (-30.0, 20.0))
+    np.testing.assert_allclose(small.ab[16, 16], (30.0, 5.0))   # both middle pixels' centres fall in (16, 16)
+    assert not small.ab[~small.mask].any()
+
+
+def test_small_solve_comes_back_up_with_the_step_of_lightness():
+    """The residual solved on a 3x coarser grid stops where the full-size L steps (column 31, inside a
+    coarse pixel). Measured: 39.5 up to column 27, 35.5, 31, 26.4 to the edge, then 0.3 and less; a
+    bilinear resize of the coarse solve (no guide) gives 10.4, 7.3, 4.4, 2.8 past the edge."""
+    lightness = np.full((48, 64), 30.0, np.float32)
+    lightness[:, 31:] = 70.0
+    hints = hint_module.no_hints(48, 64)
+    hints.mask[20:23, 10:13] = True
+    hints.ab[hints.mask] = (40.0, 0.0)
+    ab = hint_module.apply_hints(lightness, np.zeros((48, 64, 2), np.float32), hints, scale=3)
+    assert (ab[:, :27, 0] > 38.0).all() and (ab[:, :31, 0] > 20.0).all()   # the hint's side takes its colour
+    assert (ab[..., 0] <= 40.0 + 1e-3).all()                              # and no more
+    assert (np.abs(ab[:, 31:, 0]) < 1.0).all()                            # none past the edge
+
+
+def test_a_hint_beside_an_edge_stays_on_its_side():
+    """A hint whose pixels share a coarse pixel with the other side of an edge (columns 30-32 make one,
+    its centre, 31, is past the step) must not colour that side."""
+    lightness = np.full((48, 64), 30.0, np.float32)
+    lightness[:, 31:] = 70.0
+    hints = hint_module.no_hints(48, 64)
+    hints.mask[20:23, 28:31] = True
+    hints.ab[hints.mask] = (40.0, 0.0)
+    ab = hint_module.apply_hints(lightness, np.zeros((48, 64, 2), np.float32), hints, scale=3)
+    assert (ab[:, :27, 0] > 30.0).all()
+    assert (np.abs(ab[:, 32:, 0]) < 2.0).all()
 
 
 def test_no_hints_leave_the_model_colour_alone():
@@ -188,7 +229,7 @@ def test_class_head_view_carries_a_hint_across_texture():
     def red_share(ab):
         return (np.hypot(*np.moveaxis(ab - centres[1], -1, 0)) < 32.0)[box].mean()
 
-    plain = hint_module.apply_hints(lightness, model_ab, hints)
+    plain = hint_module.apply_hints(lightness, model_ab, hints, scale=1)
     improved = hint_module.apply_hints(lightness, model_ab, hints, probabilities, centres, **hint_module.IMPROVED)
     assert red_share(plain) < 0.5
     assert red_share(improved) >= 0.7
