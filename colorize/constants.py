@@ -117,6 +117,18 @@ PREDICT_STRIP_PIXELS = 1_000_000
 PREDICT_JPEG_QUALITY = 95    # JPEG inputs give JPEG outputs at this quality
 PREDICT_GRID_IMAGES = 12     # photos shown in predict's comparison grids
 PREDICT_GRID_ROWS = 4        # photos per grid page
+# Films (inference/film.py, steady.py, issue 28). Told apart from photos by name
+# alone, so `scan` never opens them; predict probes each with FFmpeg.
+FILM_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
+FILM_KEEP_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")   # hold H.264 as they are; others become NAME.mp4
+FILM_CRF = 18                 # x264 quality: 18 is visually near lossless (0 lossless, 51 worst)
+FILM_PRESET = "medium"        # x264's default speed/size trade-off
+FILM_SEGMENT_FRAMES = 240     # frames per finished part: a killed run loses at most this many
+FILM_MAX_PIXELS = 7680 * 4320  # a frame above 8K is refused as an absurd size
+FILM_NEW_FRAME_WEIGHT = 0.25  # steady colour: the new frame's share of the running ab average
+FILM_L_CHANGE = 10.0          # L units: pixels whose L changed this much after the shift take the new ab
+FILM_HISTOGRAM_BINS = 32
+FILM_CUT_DISTANCE = 0.3       # share of pixels changing L bin above which a frame starts a new shot
 # Ensembles (ensemble.py): how several models' ab is combined. "keep" (the mean
 # vector's hue, the members' mean chroma) beat "mean" in all 4 ensembles measured
 # on the 42 held-out photos (benchmarks/bench_ensemble.py, BENCHMARKS.md) on hue

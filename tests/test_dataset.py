@@ -69,7 +69,7 @@ def test_every_file_gets_exactly_one_class(tmp_path):
     assert (by_path["colour.png"].width, by_path["colour.png"].height) == (64, 48)
     counts = result.counts()
     assert counts == {"total": 5, "ok": 1, "not_image": 1, "unreadable": 1, "grayscale": 1,
-                      "too_small": 1, "skipped": 0}
+                      "too_small": 1, "film": 0, "skipped": 0}
     assert [entry.path for entry in result.ok] == ["colour.png"]
     assert {entry.path for entry in result.predictable} == {"colour.png", "gray.png", "tiny.png"}
     assert len(result.bad) == 4

@@ -173,7 +173,7 @@ def test_zip_with_thousands_of_members_is_scanned_completely(tmp_path):
     path.write_bytes(zip_bytes(members, zipfile.ZIP_STORED))
     counts = scan_dataset(path).counts()
     assert counts == {"total": 3500, "ok": 2000, "grayscale": 1000, "not_image": 500, "unreadable": 0,
-                      "too_small": 0, "skipped": 0}
+                      "too_small": 0, "film": 0, "skipped": 0}
 
 
 # --- predict and train fed hostile zips, through the CLI ------------------------------------

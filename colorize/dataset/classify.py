@@ -20,7 +20,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from colorize.constants import (GRAYSCALE_CHANNEL_TOLERANCE, GRAYSCALE_PEAK_TOLERANCE,
+from colorize.constants import (FILM_SUFFIXES, GRAYSCALE_CHANNEL_TOLERANCE, GRAYSCALE_PEAK_TOLERANCE,
                                 MAX_IMAGE_PIXELS, SCAN_PREVIEW_SIDE)
 from colorize.dataset.archive import MemberError, read_member
 from colorize.dataset.imagefile import GRAY_MODES, IMAGE_FORMATS, to_rgb_array
@@ -53,6 +53,8 @@ class Verdict(NamedTuple):
 def classify_entry(source: str, member: str | None, min_side: int) -> Verdict:
     """Return the verdict for a plain file (member None) or a zip member; never raises."""
     try:
+        if os.path.splitext(member or source)[1].lower() in FILM_SUFFIXES:
+            return _classify_film(source, member)
         if member is None:
             return _classify_plain_file(source, min_side)
         try:
@@ -62,6 +64,16 @@ def classify_entry(source: str, member: str | None, min_side: int) -> Verdict:
         return classify_stream(io.BytesIO(data), len(data), min_side)
     except Exception as error:  # a scan must finish whatever one file holds (issue 8)
         return Verdict("unreadable", _short(f"{type(error).__name__}: {error}"))
+
+
+def _classify_film(source: str, member: str | None) -> Verdict:
+    """A film by its name: only predict opens it (with FFmpeg), so a scan stays fast and light."""
+    if member is None:
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            return Verdict("not_image", "not a regular file")
+        if os.path.getsize(source) == 0:
+            return Verdict("not_image", "empty file (0 bytes)")
+    return Verdict("film", "a film (predict colours films; training uses photos)")
 
 
 def _classify_plain_file(path: str, min_side: int) -> Verdict:

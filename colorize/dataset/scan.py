@@ -19,7 +19,7 @@ from colorize.errors import DatasetError
 from colorize.dataset.imagefile import ImageDecodeError, decode_rgb
 from colorize.paths import existing_path
 
-STATUSES = ("ok", "not_image", "unreadable", "grayscale", "too_small")
+STATUSES = ("ok", "not_image", "unreadable", "grayscale", "too_small", "film")
 PREDICTABLE_STATUSES = ("ok", "grayscale", "too_small")
 Progress = Callable[[int, int], None]
 
@@ -66,6 +66,11 @@ class ScanResult:
     def predictable(self) -> tuple[ScannedFile, ...]:
         """Files prediction accepts: colour, grayscale and small images alike."""
         return tuple(entry for entry in self.files if entry.status in PREDICTABLE_STATUSES)
+
+    @property
+    def films(self) -> tuple[ScannedFile, ...]:
+        """Video files (by name; predict probes them with FFmpeg)."""
+        return tuple(entry for entry in self.files if entry.status == "film")
 
     def to_json(self) -> dict:
         """Return the `scan --json` object: root, kind, counts, and the bad files with reasons."""

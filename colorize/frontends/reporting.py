@@ -12,7 +12,7 @@ import traceback
 from typing import TYPE_CHECKING, Sequence
 
 from colorize.frontends import console
-from colorize.constants import SCAN_PROGRESS_DELAY_S
+from colorize.constants import FILM_SUFFIXES, SCAN_PROGRESS_DELAY_S
 
 if TYPE_CHECKING:
     from colorize.dataset import ScannedFile, ScanResult
@@ -27,6 +27,7 @@ SCAN_SUMMARY_PHRASES = {  # status: (singular, plural)
     "too_small": ("is too small", "are too small"),
     "not_image": ("is not an image", "are not images"),
     "unreadable": ("is unreadable", "are unreadable"),
+    "film": ("is a film", "are films"),
 }
 
 
@@ -91,7 +92,11 @@ def list_bad_files(entries: Sequence["ScannedFile"], limit: int | None = BAD_FIL
 
 def show_predict_result(result: "PredictResult") -> None:
     """Print how many photos were coloured, what was skipped, and where the results and grids are."""
-    console.success(f"Colourised {plural(len(result.written), 'photo')} into {result.output_dir}")
+    films = sum(path.suffix.lower() in FILM_SUFFIXES for path in result.written)
+    photos = len(result.written) - films
+    what = plural(photos, "photo") if photos or not films else ""
+    what += (" and " if what and films else "") + (plural(films, "film") if films else "")
+    console.success(f"Colourised {what} into {result.output_dir}")
     if result.hinted:
         console.info(f"{plural(len(result.hinted), 'photo')} steered by your hints: {', '.join(result.hinted[:3])}"
                      + (f" and {len(result.hinted) - 3} more" if len(result.hinted) > 3 else ""))

@@ -407,24 +407,27 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
     `progress` follows the colourising, `scan_progress` the scan before it.
     """
     from colorize import dataset, defaults
+    from colorize.inference import film
 
     colorizer = Colorizer.from_paths(config.models, config.ensemble_chroma)   # bad models fail before any scan or write
     advisor = _hint_advisor(colorizer) if config.where_to_hint else None
     scan = dataset.scan_dataset(config.input, progress=scan_progress)
-    if not scan.predictable:
-        raise DatasetError(f"No photos to colourise in {config.input}: {len(scan.files)} files, "
-                           "none a readable image.")
+    films = film.plan_films(scan.films)   # probed with FFmpeg before any write (issue 28)
+    if not scan.predictable and not films.ready:
+        raise DatasetError(film.nothing_to_colour(config.input, len(scan.files), films))
     entries = list(scan.predictable)[: config.limit]
     hint_files = _match_hints(config, scan, entries, notify)   # a bad hint file fails before any write
     result = PredictResult(output_dir=_open_output_dir(config, scan))
-    result.bad = [entry for entry in scan.files if entry.status in ("not_image", "unreadable")]
+    result.bad = [entry for entry in scan.files if entry.status in ("not_image", "unreadable")] + films.bad
     jobs = _plan_jobs(entries, result.output_dir, result)
+    film.place_films(films, result.output_dir, result)
+    total = len(jobs) + films.frames   # photos and film frames share one progress bar
     _announce_colour_inputs(jobs, result, notify)
     forbidden = {Path(entry.source).resolve() for entry in scan.files}
     forbidden |= {path.resolve() for path in hint_files.by_photo.values()}
     grid_rows, grid_labels, done = [], [], 0
-    if progress and jobs:
-        progress(0, len(jobs))
+    if progress and total:
+        progress(0, total)
     for batch in _batches(jobs, config.batch_size or defaults.default_predict_batch_size()):
         loaded, images = _load_batch(batch, result)
         batch_hints = [_hints_of(job, image, hint_files, result) for job, image in zip(loaded, images)]
@@ -439,6 +442,7 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
         del images
         done += len(batch)
         if progress:
-            progress(done, len(jobs))
+            progress(done, total)
+    film.colorize_films(colorizer, films, config, result, forbidden, progress, notify, done, total)
     result.grids = _save_grids(grid_rows, grid_labels, result.output_dir)
     return result
