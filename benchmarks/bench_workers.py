@@ -59,7 +59,7 @@ def run_worker(args: argparse.Namespace) -> None:
                          batch_size=args.batch_size, preset=args.preset, strategy="multiworker")
     split = split_dataset(scan_dataset(args.data).ok, None, 0, config.seed)
     strategy = create_multiworker_strategy()
-    model = prepare_model(config, split, strategy).model   # compiled under the strategy's scope
+    trainee = prepare_model(config, split, strategy)   # compiled under the strategy's scope
     epoch_ends: list[float] = []
 
     def notify(message: str) -> None:
@@ -67,7 +67,7 @@ def run_worker(args: argparse.Namespace) -> None:
             epoch_ends.append(time.perf_counter())
 
     with tempfile.TemporaryDirectory() as run_dir:
-        train_multiworker(model, config, split, Path(run_dir), strategy, notify)
+        train_multiworker(trainee, config, split, Path(run_dir), strategy, 0, notify)
     global_batch = config.batch_size * strategy.num_replicas_in_sync
     crops_per_epoch = training_steps_per_epoch(config, split, global_batch) * global_batch
     print(json.dumps({"epoch_ends": epoch_ends, "crops_per_epoch": crops_per_epoch}))

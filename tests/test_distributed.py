@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from colorize.training.cluster import WorkerRole, read_tf_config
 from colorize.training.distributed import save_model_on_every_worker
 from colorize.errors import OutputError, UsageError
-from conftest import REPO_ROOT, run_colorize
+
+from conftest import REPO_ROOT, colorful_image, run_colorize, save_image
 
 TRAIN_ARGS = ("--preset", "tiny", "--image-size", "32", "--epochs", "3", "--batch-size", "1",
               "--test-size", "2", "--run-name", "run")
@@ -43,12 +45,13 @@ def tf_config(ports: list[int], index: int) -> str:
                        "task": {"type": "worker", "index": index}})
 
 
-def start_train(data: Path, output: Path, strategy: str, environment: dict) -> subprocess.Popen:
-    """Start `python -m colorize train` on the tiny preset in the background."""
+def start_train(data: Path, output: Path, strategy: str, environment: dict,
+                arguments: tuple[str, ...] = TRAIN_ARGS) -> subprocess.Popen:
+    """Start `python -m colorize train` (the tiny preset unless `arguments` say otherwise) in the background."""
     env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1", **environment)
     env.pop("COLORIZE_OUTPUT", None)
     return subprocess.Popen([sys.executable, "-m", "colorize", "train", "--data", str(data),
-                             "--strategy", strategy, "--output", str(output), *TRAIN_ARGS],
+                             "--strategy", strategy, "--output", str(output), *arguments],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -96,6 +99,48 @@ def test_two_workers_train_together_and_only_the_chief_writes_the_model(color_fo
     from colorize.models.modelfile import inspect_model, load_model_file
 
     assert inspect_model(load_model_file(chief_run / "model.keras")).kind == "ab"
+
+
+def start_workers(data: Path, root: Path, arguments: tuple[str, ...]) -> list[subprocess.Popen]:
+    """Start two local workers, each with its own output folder (machine0 is the chief)."""
+    ports = free_ports(2)
+    return [start_train(data, root / f"machine{index}", "multiworker", {"TF_CONFIG": tf_config(ports, index)},
+                        arguments) for index in range(2)]
+
+
+def finish_workers(workers: list[subprocess.Popen]) -> list[str]:
+    """Wait for the workers; fail naming the one that did not exit 0."""
+    outputs = [finish(process) for process in workers]
+    for index, (process, output) in enumerate(zip(workers, outputs)):
+        assert process.returncode == 0, f"worker {index} failed:\n{output}"
+    return outputs
+
+
+@pytest.mark.slow
+def test_two_workers_train_the_pretrained_preset_and_continue_the_default_model(color_folder, tmp_path):
+    """The default preset (a class head: the logits view trains, the inference model is saved)
+    and the shipped model continued; before, the first was refused and the second failed inside."""
+    from colorize.dataset import color
+    from colorize.models import ab_classes
+    from colorize.models.modelfile import load_model_file
+
+    small = ("--image-size", "32", "--epochs", "1", "--batch-size", "4", "--test-size", "2")
+    gray = tmp_path / "gray.png"
+    save_image(gray, colorful_image(48, 40, seed=5)[..., 1])
+    for name, extra in (("new", ()), ("continued", ("--model", "default"))):
+        outputs = finish_workers(start_workers(color_folder, tmp_path / name, (*small, "--run-name", "run", *extra)))
+        assert "chief saved the model" in outputs[1]
+        run_dir = tmp_path / name / "machine0" / "models" / "run"
+        model = load_model_file(run_dir / "model.keras")
+        assert ab_classes.has_class_head(model)
+        assert (run_dir / "metrics.json").is_file() and not (run_dir / "backup").exists()
+        predicted = run_colorize("predict", "--model", str(run_dir / "model.keras"), "--input", str(gray),
+                                 "--output", str(tmp_path / name / "results"))
+        assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+        with Image.open(tmp_path / name / "results" / "gray.png") as result:
+            assert result.size == (48, 40)
+            chroma = np.linalg.norm(color.rgb_to_lab(np.asarray(result.convert("RGB")))[..., 1:], axis=-1)
+        assert chroma.mean() > 1.0, (name, chroma.mean())   # colour, not gray
 
 
 def readme_multiworker_commands() -> list[tuple[dict, list[str]]]:
@@ -250,8 +295,9 @@ def test_the_multiworker_loop_saves_every_model_under_a_temporary_name_first(col
     assert result["files"]["model"] == str(run_dir / "model.keras")
     assert result["files"]["model_h5"] == str(run_dir / "model.h5")
     chief_saves = [Path(path) for path in result["saves"] if Path(path).parent == run_dir]
-    # one save per epoch (--no-save-best: every epoch) and the .h5 copy, none under its final name
-    assert [path.name for path in chief_saves] == [".partial-model.keras"] * 2 + [".partial-model.h5"]
+    # as after fit: ModelCheckpoint keeps weights during the epochs, and the model and its .h5 copy
+    # are saved once at the end, neither under its final name
+    assert [path.name for path in chief_saves] == [".partial-model.keras", ".partial-model.h5"]
     from colorize.models.modelfile import inspect_model, load_model_file
 
     for name in ("model.keras", "model.h5"):
@@ -263,25 +309,23 @@ AVERAGED_WEIGHTS_SCRIPT = """
 import json, sys
 from colorize.training.devices import load_tensorflow
 load_tensorflow()
+import keras
 import numpy as np
-from colorize.training import distributed
+from colorize.training import callbacks
 from colorize.models import presets
 presets.PRESETS["tiny"] = dict(presets.PRESETS["tiny"], ema_momentum=0.5)   # weight averaging, as the pretrained preset
 validated, trained = [], []
-plain_validation_loss, plain_end_epoch = distributed.validation_loss, distributed.end_epoch
-def recorded_validation_loss(*args):
-    validated.append([weight.numpy().copy() for weight in WATCHED[0].trainable_weights])
-    return plain_validation_loss(*args)
-def recorded_end_epoch(state, *args):
-    trained.append([weight.numpy().copy() for weight in state.model.trainable_weights])
-    return plain_end_epoch(state, *args)
-WATCHED = []
-plain_build_state = distributed.build_training_state
-def watched_build_state(strategy, model):
-    WATCHED.append(model)
-    return plain_build_state(strategy, model)
-distributed.validation_loss, distributed.end_epoch = recorded_validation_loss, recorded_end_epoch
-distributed.build_training_state = watched_build_state
+class Recorder(keras.callbacks.Callback):
+    def __init__(self, into):
+        super().__init__()
+        self.into = into
+    def on_test_begin(self, logs=None):
+        self.into.append([weight.numpy().copy() for weight in self.model.trainable_weights])
+plain_build_callbacks = callbacks.build_callbacks
+def recorded_build_callbacks(*args, **kwargs):
+    # before the weight-average swap: the trained weights; after it: what validation sees
+    return [Recorder(trained), *plain_build_callbacks(*args, **kwargs), Recorder(validated)]
+callbacks.build_callbacks = recorded_build_callbacks
 from colorize.config import TrainConfig
 from colorize.models.modelfile import load_model_file
 from colorize.training.train import train_model

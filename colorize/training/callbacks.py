@@ -36,7 +36,8 @@ Notify = Callable[[str], None]
 MONITOR_MODE = "min"
 
 
-def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0, averaged: bool = False) -> list:
+def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0, averaged: bool = False,
+                    best_so_far: float | None = None) -> list:
     """Return the stock Keras callbacks of a run, in the order their effects depend on.
 
     ReduceLROnPlateau adds the epoch's learning rate to the logs before CSVLogger
@@ -46,10 +47,17 @@ def build_callbacks(config: TrainConfig, run_dir: Path, initial_epoch: int = 0, 
     with use_ema) puts AveragedWeightsBetweenEpochs first, so validation, the
     monitor, the checkpoint and the backup all see the averaged weights, and its
     companion last, so that a stop by any callback before it keeps them too.
+    `best_so_far`: the best monitored value of the run so far when `run_dir`'s
+    history.csv is not the run's (a multi-worker run's other workers).
+
+    Under the multi-worker loop (distributed.py) every one of them works as with
+    fit: each worker runs them all on the same all-reduced logs, and the ones that
+    write do so into the chief's run folder, or a scratch folder on the others.
     """
     # A resumed run starts ModelCheckpoint from the best value already logged, so
     # a worse first epoch after the restart does not replace the best weights.
-    best_so_far = best_logged(run_dir / HISTORY_FILE_NAME, config.monitor) if initial_epoch else None
+    if best_so_far is None and initial_epoch:
+        best_so_far = best_logged(run_dir / HISTORY_FILE_NAME, config.monitor)
     callbacks = [
         keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=MONITOR_MODE, factor=LR_PLATEAU_FACTOR,
                                           patience=LR_PLATEAU_PATIENCE, min_lr=LR_PLATEAU_MIN),
@@ -117,20 +125,33 @@ class StopOnInterrupt(keras.callbacks.Callback):
 
     The signal handler only sets a flag: Python runs it between TensorFlow ops,
     and printing from it could collide with Keras's progress bar.
+
+    With `agreed_across_workers` (the multi-worker loop) a Ctrl-C here only asks:
+    the loop all-reduces every worker's question with each step and calls
+    `agree`, and all stop after the same step; a worker that stopped alone would
+    leave the others waiting in the next all-reduce.
     """
 
-    def __init__(self, notify: Notify):
+    def __init__(self, notify: Notify, agreed_across_workers: bool = False):
         super().__init__()
         self.notify = notify
-        self.interrupted = False
+        self.interrupted = False          # Ctrl-C was pressed in this process
+        self.shared = agreed_across_workers
+        self.agreed = False               # some worker pressed Ctrl-C, as the last step's all-reduce said
         self.announced = False
 
+    def agree(self, anyone_asked: bool) -> None:
+        """Record what the workers' all-reduce said: stop when any of them was asked to."""
+        self.agreed = self.agreed or anyone_asked
+
     def _stop_if_asked(self) -> None:
-        if self.interrupted and self.model is not None:
+        if (self.agreed if self.shared else self.interrupted) and self.model is not None:
             self.model.stop_training = True
             if not self.announced:
                 self.announced = True
-                self.notify("Ctrl-C: stopping after this step and saving the model "
+                self.notify("Ctrl-C: every worker stops after this step; the run's backup is kept "
+                            "(press Ctrl-C again to quit at once)." if self.shared else
+                            "Ctrl-C: stopping after this step and saving the model "
                             "(press Ctrl-C again to quit without saving).")
 
     def on_train_batch_end(self, batch, logs=None):

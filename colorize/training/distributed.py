@@ -2,56 +2,49 @@
 driven by the standard TF_CONFIG variable, with a distributed custom training loop.
 
 Keras 3 `fit` fails under MultiWorkerMirroredStrategy (`Attempt to convert a
-value (PerReplica...)`, keras-team/keras#20585), so this module runs
-the loop itself: `strategy.run` on a `tf.function` step, the per-replica loss
-scaled by the GLOBAL batch, gradients all-reduced by the strategy, and the
-effects of the stock callbacks (callbacks.py) re-done by hand: validation and the
-model file see the weight average when the optimizer keeps one, best model written
-by the chief only (atomically, as every model file: runfolder.save_model), a
-ReduceLROnPlateau-like schedule, history.csv, and backup/restore through
-tf.train.CheckpointManager in the run folder.
+value (PerReplica...)`, keras-team/keras#20585), so this module runs the epoch
+loop itself: `strategy.run` of the model's own `train_step` / `test_step` (its
+compiled loss, scaled for the replicas, and metrics, all-reduced), and drives
+the very callbacks `fit` gets (callbacks.build_callbacks: ReduceLROnPlateau,
+ModelCheckpoint, CSVLogger, BackupAndRestore, EarlyStopping, TensorBoard, the
+weight-average swap) through keras.callbacks.CallbackList, so both paths keep
+the same books. What the model trains is `ModelToTrain.fit_model` (a class
+head's logits view); what is saved is its inference model, by
+runfolder.save_final_model as after `fit`.
 
 Every worker runs the same command; each gets its own TF_CONFIG (cluster + its
-own task). Every collective step must be entered by every worker, so each
-decision below (save, lower the rate) depends only on values all workers share.
+own task). Every collective step must be entered by every worker, so every
+worker runs every callback on the same all-reduced logs and takes the same
+decisions (lower the rate, save the best, stop early). Only the chief's files
+are the run's: the other workers point the callbacks that write at a scratch
+folder they delete (saving reads mirrored variables, so a save the chief
+entered alone could wait for the others forever).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import math
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorize.training.cluster import WorkerRole, create_multiworker_strategy, read_tf_config
-from colorize.constants import (
-    BACKUP_DIR_NAME,
-    HISTORY_FILE_NAME,
-    LR_PLATEAU_FACTOR,
-    LR_PLATEAU_MIN,
-    LR_PLATEAU_PATIENCE,
-    MODEL_FILE_NAME,
-    MODEL_H5_FILE_NAME,
-)
+from colorize.constants import BACKUP_DIR_NAME, HISTORY_FILE_NAME
 from colorize.errors import UsageError
-from colorize.training.runfolder import BACKUP_METADATA_NAME, save_model, write_json
+from colorize.training.cluster import WorkerRole, create_multiworker_strategy, read_tf_config
+from colorize.training.runfolder import best_logged, save_model
 
 Notify = Callable[[str], None]
-MONITORS_HERE = ("loss", "val_loss")   # the loop computes these two; others fall back to val_loss
 
 
 @dataclass
 class MultiWorkerResult:
     """What the multi-worker loop produced; the model and the files exist on the chief only."""
     role: WorkerRole
-    history: dict[str, list[float]]       # this session's epochs: loss, val_loss, learning_rate
-    model: object | None                  # the best (or last) model loaded back without the strategy; chief only
+    history: dict[str, list[float]]       # this session's epochs, as fit's History: loss, val_loss, ...
+    model: object | None                  # the saved inference model loaded back without the strategy; chief only
     first_epoch: int                      # 0, or the epochs a restored backup had done
-    files: dict[str, Path] = field(default_factory=dict)   # model, history (, model_h5): chief only
+    files: dict[str, Path] = field(default_factory=dict)   # model (, model_h5): chief only
 
 
 def save_on_every_worker(save: Callable[[Path], object], target: Path, role: WorkerRole) -> None:
@@ -73,50 +66,6 @@ def save_on_every_worker(save: Callable[[Path], object], target: Path, role: Wor
 def save_model_on_every_worker(model, target: Path, role: WorkerRole) -> None:
     """Save the model on every worker; the chief's file replaces `target` only once it is whole."""
     save_on_every_worker(lambda path: save_model(model, path, replace=True), target, role)
-
-
-def per_example_loss(loss_object, ab_true, ab_predicted):
-    """Return the model's loss per image, shape (batch,), unreduced across the batch.
-
-    `Loss.call` skips the object's own reduction; averaging every axis but the
-    first keeps an empty shard (a worker with no images left) at shape (0,).
-    """
-    import tensorflow as tf
-
-    ab_predicted = tf.cast(ab_predicted, tf.float32)
-    compute = getattr(loss_object, "call", loss_object)
-    values = compute(ab_true, ab_predicted)
-    return tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
-
-
-class PlateauSchedule:
-    """ReduceLROnPlateau's rule on the epoch loss, with its state in tf.Variables that are checkpointed.
-
-    Every worker sees the same all-reduced loss, so every worker takes the same
-    decision without talking to the others.
-    """
-
-    def __init__(self, tf, patience: int = LR_PLATEAU_PATIENCE, factor: float = LR_PLATEAU_FACTOR,
-                 minimum: float = LR_PLATEAU_MIN):
-        self.best = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="plateau_best")
-        self.wait = tf.Variable(0, dtype=tf.int64, trainable=False, name="plateau_wait")
-        self.patience, self.factor, self.minimum = patience, factor, minimum
-
-    def next_rate(self, monitored: float, rate: float) -> float:
-        """Return the learning rate for the next epoch after an epoch that ended at `monitored`."""
-        if monitored < float(self.best.numpy()):
-            self.best.assign(monitored)
-            self.wait.assign(0)
-            return rate
-        self.wait.assign_add(1)
-        if int(self.wait.numpy()) < self.patience:
-            return rate
-        self.wait.assign(0)
-        return max(rate * self.factor, self.minimum)
-
-    @property
-    def variables(self) -> list:
-        return [self.best, self.wait]
 
 
 def distribute_datasets(strategy, config, split, global_batch: int) -> tuple:
@@ -146,52 +95,39 @@ def distribute_datasets(strategy, config, split, global_batch: int) -> tuple:
             strategy.distribute_datasets_from_function(validation_fn))
 
 
-def make_step_functions(strategy, model, loss_object, global_batch: int) -> tuple:
-    """Return tf.functions (train_step(iterator) -> mean loss, validation_sums(batch) -> (loss sum, count))."""
+def make_step_functions(strategy, fit_model) -> tuple:
+    """Return tf.functions train_step(iterator, stop_asked) -> workers asking to stop, and test_step(batch).
+
+    Both run the model's own steps, as `fit` does: Keras scales the loss by the
+    replicas and the optimizer all-reduces the gradients. Each worker passes 1.0
+    when Ctrl-C was pressed there; the SUM comes back to all, so every worker
+    stops after the same step (one that stopped alone would leave the others
+    waiting in the next all-reduce).
+    """
     import tensorflow as tf
 
-    optimizer = model.optimizer
-
-    def replica_train_step(inputs):
-        gray, ab = inputs
-        with tf.GradientTape() as tape:
-            predicted = model(gray, training=True)
-            # Scaled by the GLOBAL batch: the optimizer all-reduces gradients
-            # with SUM, so the replicas' shares add up to the batch mean.
-            loss = tf.nn.compute_average_loss(per_example_loss(loss_object, ab, predicted),
-                                              global_batch_size=global_batch)
-            if model.losses:
-                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
-            scaled_loss = optimizer.scale_loss(loss)  # loss scaling under mixed precision, else itself
-        gradients = tape.gradient(scaled_loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
-
-    def replica_validation_sums(inputs):
-        gray, ab = inputs
-        losses = per_example_loss(loss_object, ab, model(gray, training=False))
-        return tf.reduce_sum(losses), tf.cast(tf.shape(losses)[0], tf.float32)
+    def replica_train_step(batch, stop_asked):
+        fit_model.train_step(batch)
+        return stop_asked
 
     @tf.function
-    def train_step(iterator):
-        per_replica = strategy.run(replica_train_step, args=(next(iterator),))
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    def train_step(iterator, stop_asked):
+        asked = strategy.run(replica_train_step, args=(next(iterator), stop_asked))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, asked, axis=None)
 
     @tf.function
-    def validation_sums(batch):
-        loss_sum, count = strategy.run(replica_validation_sums, args=(batch,))
-        return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss_sum, axis=None),
-                strategy.reduce(tf.distribute.ReduceOp.SUM, count, axis=None))
+    def test_step(batch):
+        strategy.run(fit_model.test_step, args=(batch,))
 
-    return train_step, validation_sums
+    return train_step, test_step
 
 
 def broadcast_from_chief(strategy, variables: Sequence) -> None:
     """Give every worker the chief's values of `variables` (after the chief restored a backup).
 
     A backup lives in the chief's run folder only; the other machines may have
-    none, and a worker that kept its own fresh weights would drift apart from
-    the chief for the rest of the run. Replica 0 (the chief's) contributes its
+    none, and a worker that kept its own weights would drift apart from the
+    chief for the rest of the run. Replica 0 (the chief's) contributes its
     values, every other replica zeros; the SUM all-reduce hands them to all.
     """
     import tensorflow as tf
@@ -202,7 +138,7 @@ def broadcast_from_chief(strategy, variables: Sequence) -> None:
             context = tf.distribute.get_replica_context()
             is_first = tf.equal(context.replica_id_in_sync_group, 0)
             values = [tf.cast(tf.convert_to_tensor(v), tf.float64) for v in variables]
-            # tf.where, not a product: inf * 0 (the "best so far" before any epoch) is NaN.
+            # tf.where, not a product: inf * 0 (no best value yet) is NaN.
             return context.all_reduce(tf.distribute.ReduceOp.SUM,
                                       [tf.where(is_first, value, tf.zeros_like(value)) for value in values])
         return strategy.run(replica_fn)
@@ -212,86 +148,23 @@ def broadcast_from_chief(strategy, variables: Sequence) -> None:
         variable.assign(tf.cast(strategy.experimental_local_results(value)[0], variable.dtype))
 
 
-@dataclass
-class TrainingState:
-    """The model and everything a backup must hold to continue where a run stopped."""
-    model: object
-    checkpoint: object            # tf.train.Checkpoint of all of it
-    epochs_done: object           # tf.Variable(int64)
-    best_monitored: object        # tf.Variable(float64): best value of the monitor so far
-    plateau: PlateauSchedule
+def agree_on_start(strategy, config, run_dir: Path, initial_epoch: int, role: WorkerRole) -> tuple[int, float | None]:
+    """Return the chief's (epochs its backup had done, best monitored value logged) on every worker.
 
-    @property
-    def shared_variables(self) -> list:
-        """Every variable the workers must agree on: weights, optimizer slots, loop state."""
-        return [*self.model.variables, *self.model.optimizer.variables,
-                self.epochs_done, self.best_monitored, *self.plateau.variables]
-
-
-def build_training_state(strategy, model) -> TrainingState:
-    """Add the optimizer slots and the loop state to a compiled model, inside the strategy's scope."""
-    import tensorflow as tf
-
-    if getattr(model, "optimizer", None) is None:
-        raise UsageError("Multi-worker training needs a compiled model (model.compile_for_training).")
-    with strategy.scope():
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        epochs_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
-        best_monitored = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best_monitored")
-        plateau = PlateauSchedule(tf)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epochs_done=epochs_done,
-                                     best_monitored=best_monitored, plateau_best=plateau.best,
-                                     plateau_wait=plateau.wait)
-    return TrainingState(model, checkpoint, epochs_done, best_monitored, plateau)
-
-
-def restore_backup(state: TrainingState, strategy, backup_dir: Path, role: WorkerRole) -> int:
-    """Restore the chief's latest backup, hand its values to every worker, return the epochs done."""
-    import tensorflow as tf
-
-    if role.is_chief:
-        latest = tf.train.latest_checkpoint(str(backup_dir)) if backup_dir.is_dir() else None
-        if latest:
-            state.checkpoint.restore(latest).expect_partial()
-    broadcast_from_chief(strategy, state.shared_variables)
-    return int(state.epochs_done.numpy())
-
-
-def write_backup(state: TrainingState, backup_dir: Path, role: WorkerRole) -> None:
-    """Save the backup checkpoint (one kept) on every worker; only the chief's copy stays.
-
-    The chief also writes Keras BackupAndRestore's training_metadata.json, so
-    runfolder.py sees a resumable run the same way for both loops.
+    Only the chief's run folder holds the backup and history.csv; the other
+    workers need both so that their ModelCheckpoint decides as the chief's does.
     """
+    import math
+
     import tensorflow as tf
 
-    def save(directory: Path) -> None:
-        # The manager writes the checkpoint's files, then its index file under a temporary name.
-        tf.train.CheckpointManager(state.checkpoint, str(directory), max_to_keep=1).save()
-        write_json(directory / BACKUP_METADATA_NAME, {"epoch": int(state.epochs_done.numpy())}, replace=True)
-
-    save_on_every_worker(save, backup_dir, role)
-
-
-def append_history_row(path: Path, row: dict) -> None:
-    """Append one epoch to history.csv (header first when new), as Keras's CSVLogger does."""
-    is_new = not path.exists()
-    with open(path, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if is_new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
-def validation_loss(validation_data, validation_sums) -> float:
-    """Return the mean validation loss over every worker's share of the validation images."""
-    total, count = 0.0, 0.0
-    for batch in validation_data:  # the strategy agrees across workers on when data runs out
-        loss_sum, batch_count = validation_sums(batch)
-        total += float(loss_sum)
-        count += float(batch_count)
-    return total / max(count, 1.0)
+    best = best_logged(run_dir / HISTORY_FILE_NAME, config.monitor) if role.is_chief and initial_epoch else None
+    with strategy.scope():
+        epochs = tf.Variable(float(initial_epoch if role.is_chief else 0), dtype=tf.float64, trainable=False)
+        best_value = tf.Variable(math.inf if best is None else best, dtype=tf.float64, trainable=False)
+    broadcast_from_chief(strategy, [epochs, best_value])
+    best = float(best_value.numpy())
+    return int(epochs.numpy()), (None if math.isinf(best) else best)
 
 
 def check_split_for_workers(split, role: WorkerRole) -> None:
@@ -302,119 +175,149 @@ def check_split_for_workers(split, role: WorkerRole) -> None:
                              f"(one each); this split has {len(files)}. Use more images or fewer workers.")
 
 
-@contextlib.contextmanager
-def averaged_weights_in(model):
-    """While inside, the model holds the optimizer's weight average (Adam's use_ema).
+def metric_logs(fit_model, prefix: str = "") -> dict[str, float]:
+    """Return the model's metrics so far as a logs dict (all-reduced: the same on every worker)."""
+    return {f"{prefix}{name}": float(value) for name, value in fit_model.get_metrics_result().items()}
 
-    What fit's callbacks.AveragedWeightsBetweenEpochs gives validation and the
-    saved model; the trained weights are back in place after, for the backup and
-    the next epoch. Keras's own swap is used: it updates mirrored variables through
-    the strategy. A plain optimizer leaves the model as it is.
+
+def validate(fit_model, callbacks, validation_data, test_step) -> dict[str, float]:
+    """Run the validation split through the model as fit's evaluate does; return the val_ logs."""
+    callbacks.on_test_begin()     # the weight-average swap puts the average in for validation
+    fit_model.reset_metrics()
+    for batch in validation_data:   # the strategy agrees across workers on when data runs out
+        test_step(batch)
+    logs = metric_logs(fit_model)
+    callbacks.on_test_end(logs)
+    return {f"val_{name}": value for name, value in logs.items()}
+
+
+def run_epochs(fit_model, callbacks, stopper, steps: tuple[int, int, int], data: tuple, notify: Notify) -> dict:
+    """fit's epoch loop over (first epoch, last epoch, steps per epoch); return this session's logs by name.
+
+    Ends early when a callback sets stop_training (EarlyStopping) or after the
+    step every worker agreed to stop at (Ctrl-C on any of them). A stop by
+    Ctrl-C leaves its epoch unfinished: not validated, logged nor backed up, so
+    the same command repeats it from the last backup.
     """
-    import keras
+    import tensorflow as tf
 
-    if not getattr(model.optimizer, "use_ema", False):
-        yield
-        return
-    swap = keras.callbacks.SwapEMAWeights()
-    swap.set_model(model)
-    swap._swap_variables()
-    try:
-        yield
-    finally:
-        swap._swap_variables()
-
-
-def save_if_improved(state: TrainingState, row: dict, monitor: str, config, run_dir: Path,
-                     role: WorkerRole) -> bool:
-    """ModelCheckpoint's and ReduceLROnPlateau's work (same decisions on every worker); return True if saved as best."""
-    optimizer = state.model.optimizer
-    optimizer.learning_rate = state.plateau.next_rate(row[monitor], row["learning_rate"])
-    improved = row[monitor] < float(state.best_monitored.numpy())
-    if improved:
-        state.best_monitored.assign(row[monitor])
-    if improved or not config.save_best:
-        save_model_on_every_worker(state.model, run_dir / MODEL_FILE_NAME, role)
-    return improved
-
-
-def end_epoch(state: TrainingState, row: dict, run_dir: Path, role: WorkerRole) -> None:
-    """CSVLogger's and BackupAndRestore's work, in that order as with fit."""
-    if role.is_chief:
-        append_history_row(run_dir / HISTORY_FILE_NAME, row)
-    state.epochs_done.assign(row["epoch"] + 1)
-    write_backup(state, run_dir / BACKUP_DIR_NAME, role)
+    first_epoch, epochs, steps_per_epoch = steps
+    train_data, validation_data, train_step, test_step = data
+    iterator, history = iter(train_data), {}
+    for epoch in range(first_epoch, epochs):
+        fit_model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        for step in range(steps_per_epoch):
+            callbacks.on_train_batch_begin(step)
+            asked = train_step(iterator, tf.constant(1.0 if stopper.interrupted else 0.0))
+            stopper.agree(float(asked) > 0)
+            callbacks.on_train_batch_end(step, {})
+            if fit_model.stop_training:
+                break
+        if stopper.agreed:
+            return history
+        logs = {**metric_logs(fit_model), **validate(fit_model, callbacks, validation_data, test_step)}
+        callbacks.on_epoch_end(epoch, logs)   # ReduceLROnPlateau adds the learning rate before CSVLogger writes
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
+        notify(f"Epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, val_loss {logs['val_loss']:.4f}")
+        if fit_model.stop_training:
+            break
+    return history
 
 
-def train_multiworker(model, config, split, run_dir: Path, strategy=None, notify: Notify | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> MultiWorkerResult:
-    """Train a compiled model across the workers in $TF_CONFIG; the chief writes the run files.
+def train_multiworker(trainee, config, split, run_dir: Path, strategy=None, initial_epoch: int = 0,
+                      notify: Notify | None = None) -> MultiWorkerResult:
+    """Train a train.ModelToTrain across the workers in $TF_CONFIG; the chief writes the run files.
 
-    `model` must have been built and compiled inside `strategy.scope()`
+    The trainee must have been built and compiled inside `strategy.scope()`
     (train.prepare_model does). `--batch-size` is per replica: a step trains on
-    batch_size x replicas images. A killed run continues from the chief's backup.
+    batch_size x replicas images. A killed or Ctrl-C'd run continues from the
+    chief's backup (`initial_epoch`: what the chief's run folder says). Ctrl-C
+    raises KeyboardInterrupt on every worker once all have stopped.
     """
+    from colorize.dataset.loader import training_steps_per_epoch
+
     notify = notify or (lambda message: None)
     role = read_tf_config()
     strategy = strategy or create_multiworker_strategy()
     check_split_for_workers(split, role)
     global_batch = config.batch_size * strategy.num_replicas_in_sync
-    from colorize.dataset.loader import training_steps_per_epoch
-
     steps = training_steps_per_epoch(config, split, global_batch)
-    monitor = config.monitor if config.monitor in MONITORS_HERE else "val_loss"
-    if monitor != config.monitor:
-        notify(f"Multi-worker training watches loss or val_loss; using val_loss instead of {config.monitor}.")
     notify(f"Multi-worker training: this is {role.describe()}; {strategy.num_replicas_in_sync} replicas, "
            f"{global_batch} images per step, {steps} steps per epoch.")
-    state = build_training_state(strategy, model)
-    first_epoch = restore_backup(state, strategy, run_dir / BACKUP_DIR_NAME, role)
-    if first_epoch:
-        notify(f"Continuing from the chief's backup: {first_epoch} epochs done.")
-    train_data, validation_data = distribute_datasets(strategy, config, split, global_batch)
-    train_step, validation_sums = make_step_functions(strategy, model, model.loss, global_batch)
-    iterator = iter(train_data)
-    history: dict[str, list[float]] = {}
-    for epoch in range(first_epoch, config.epochs):
-        row = {"epoch": epoch, "loss": 0.0, "val_loss": 0.0,
-               "learning_rate": float(model.optimizer.learning_rate.numpy())}
-        for step in range(steps):
-            row["loss"] += float(train_step(iterator)) / steps
-            if progress:
-                progress((epoch - first_epoch) * steps + step + 1, (config.epochs - first_epoch) * steps)
-        with averaged_weights_in(model):   # as with fit: validation and the model file see the average
-            row["val_loss"] = validation_loss(validation_data, validation_sums)
-            improved = save_if_improved(state, row, monitor, config, run_dir, role)
-        end_epoch(state, row, run_dir, role)
-        for key in ("loss", "val_loss", "learning_rate"):
-            history.setdefault(key, []).append(row[key])
-        notify(f"Epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f}, val_loss {row['val_loss']:.4f}"
-               f"{', saved as best' if improved and role.is_chief else ''}")
-    return finish_run(role, history, config, run_dir, first_epoch)
+    fit_model = trainee.fit_model
+    with strategy.scope():   # BackupAndRestore and the broadcast need the optimizer's slots
+        if not fit_model.optimizer.built:
+            fit_model.optimizer.build(fit_model.trainable_variables)
+    first_epoch, best = agree_on_start(strategy, config, run_dir, initial_epoch, role)
+    files_dir = run_dir if role.is_chief else Path(tempfile.mkdtemp(prefix=f"colorize-worker{role.task_index}-"))
+    try:
+        history = _train_in(fit_model, config, split, files_dir, strategy, (first_epoch, steps, global_batch),
+                            best, notify)
+        from colorize.training.runfolder import save_final_model
+
+        files = save_final_model(trainee.model, config, files_dir, fit_model)
+    finally:
+        if not role.is_chief:
+            shutil.rmtree(files_dir, ignore_errors=True)
+    return finish_run(role, history, first_epoch, files)
 
 
-def finish_run(role: WorkerRole, history: dict, config, run_dir: Path, first_epoch: int) -> MultiWorkerResult:
-    """Drop the backup of the finished run; on the chief, load model.keras back without the strategy.
-
-    The loaded copy is what train.py evaluates and reports on: calling the
-    mirrored model on the chief alone would start collectives the other
-    workers never join. The backup goes, as Keras's BackupAndRestore's does
-    after a finished run, so the same --run-name later starts a new run.
-    """
+def _train_in(fit_model, config, split, files_dir: Path, strategy, plan: tuple[int, int, int], best: float | None,
+              notify: Notify) -> dict:
+    """Drive fit's callbacks (writing into `files_dir`) through the epochs; return the logs by name."""
     import keras
 
+    from colorize.training.callbacks import StopOnInterrupt, build_callbacks
+
+    first_epoch, steps, global_batch = plan
+    stopper = StopOnInterrupt(notify, agreed_across_workers=True)
+    stock = build_callbacks(config, files_dir, first_epoch, averaged=bool(fit_model.optimizer.use_ema),
+                            best_so_far=best)
+    callbacks = keras.callbacks.CallbackList([stopper, *stock], model=fit_model, epochs=config.epochs,
+                                             steps=steps, verbose=0)
+    train_data, validation_data = distribute_datasets(strategy, config, split, global_batch)
+    step_functions = make_step_functions(strategy, fit_model)
+    fit_model.stop_training = False
+    with stopper.catching_sigint():
+        callbacks.on_train_begin()   # the chief's BackupAndRestore puts its backup into the model
+        if first_epoch:
+            broadcast_from_chief(strategy, [*fit_model.variables, *fit_model.optimizer.variables])
+            notify(f"Continuing from the chief's backup: {first_epoch} epochs done.")
+        history = run_epochs(fit_model, callbacks, stopper, (first_epoch, config.epochs, steps),
+                             (train_data, validation_data, *step_functions), notify)
+        if stopper.agreed:
+            for callback in stock:   # keep the backup: the same command continues the run
+                if isinstance(callback, keras.callbacks.BackupAndRestore):
+                    callback.delete_checkpoint = False
+        elif history:
+            fit_model.optimizer.finalize_variable_values(fit_model.trainable_weights)   # as fit ends
+        callbacks.on_train_end(logs={name: values[-1] for name, values in history.items()})
+    if stopper.agreed:
+        done = first_epoch + len(next(iter(history.values()), []))
+        notify(f"Stopped by Ctrl-C with {done} epochs done and backed up; the same command continues "
+               f"from epoch {done + 1}.")
+        raise KeyboardInterrupt
+    return history
+
+
+def finish_run(role: WorkerRole, history: dict, first_epoch: int, files: dict) -> MultiWorkerResult:
+    """On the chief, load model.keras back without the strategy, through the product's loader.
+
+    The loaded copy is what train.py evaluates and reports on: calling the
+    mirrored model on the chief alone would start collectives the other workers
+    never join.
+    """
     if not role.is_chief:
         return MultiWorkerResult(role, history, None, first_epoch)
-    shutil.rmtree(run_dir / BACKUP_DIR_NAME, ignore_errors=True)
-    model_path = run_dir / MODEL_FILE_NAME
-    plain_model = keras.models.load_model(model_path)
-    files = {"model": model_path, "history": run_dir / HISTORY_FILE_NAME}
-    if config.save_h5:
-        files["model_h5"] = save_model(plain_model, run_dir / MODEL_H5_FILE_NAME)
-    return MultiWorkerResult(role, history, plain_model, first_epoch, files)
+    from colorize.models.modelfile import load_model_file
+
+    return MultiWorkerResult(role, history, load_model_file(files["model"]), first_epoch, files)
 
 
-def fit_multiworker(model, config, split, run_dir: Path, strategy, notify: Notify | None = None) -> tuple:
-    """train.train_model's hook: return (trained plain model, or None off the chief; interrupted; files)."""
-    result = train_multiworker(model, config, split, run_dir, strategy, notify)
-    return result.model, False, result.files
+def fit_multiworker(trainee, config, split, run_dir: Path, strategy, initial_epoch: int,
+                    notify: Notify | None = None) -> tuple:
+    """train.fit_and_save's hook: return (trained inference model, or None off the chief; the files)."""
+    result = train_multiworker(trainee, config, split, run_dir, strategy, initial_epoch, notify)
+    return result.model, result.files

@@ -100,13 +100,8 @@ def validate_config(config: TrainConfig) -> None:
     """Raise a one-line error for settings that cannot work here, before any work starts.
 
     TrainConfig checks every setting on its own (presets.py); this adds what needs
-    the disk or the preset's family.
+    the disk. Every preset trains on every strategy, a continued model too.
     """
-    from colorize.models.presets import has_class_head
-
-    if config.strategy == "multiworker" and config.model == "new" and has_class_head(config.preset):
-        raise UsageError(f"Multi-worker training supports the from-scratch presets (cpu, gpu, large), "
-                         f"not {config.preset!r} yet; use --strategy auto or mirrored.")
     if config.model != "new":
         from colorize.models.modelfile import resolve_model_path
 
@@ -162,9 +157,9 @@ def _describe_data(scan, split, extra) -> str:
 
 def _load_model_to_continue(config: TrainConfig):
     """Load a saved model for fine-tuning; ModelError unless it maps L to ab at this image size."""
-    from colorize.models.modelfile import inspect_model, load_model_file
+    from colorize.models.modelfile import inspect_model, load_model_file, resolve_model_path
 
-    model = load_model_file(config.model)
+    model = load_model_file(resolve_model_path(config.model))   # "default": the shipped model
     info = inspect_model(model)
     if info.kind != "ab":
         raise ModelError(f"{config.model} predicts {info.kind} colour; training continues only models "
@@ -265,12 +260,17 @@ def fit_and_save(trainee: ModelToTrain, config: TrainConfig, split, run_dir: Pat
     The trained model is None on a multi-worker run's other workers: the chief saves.
     """
     if config.strategy == "multiworker":  # Keras fit fails under MultiWorkerMirroredStrategy: a custom loop
+        from colorize.models.ab_classes import logits_view
         from colorize.training.distributed import fit_multiworker
 
         # The chief gets back the saved model loaded without the strategy (scoring the
-        # mirrored one alone would start collectives the other workers never join).
-        model, interrupted, files = fit_multiworker(trainee.model, config, split, run_dir, strategy, notify)
-        return (None if model is None else replace(trainee, model=model, fit_model=model)), interrupted, files
+        # mirrored one alone would start collectives the other workers never join);
+        # Ctrl-C ends every worker with KeyboardInterrupt, the run's backup kept.
+        model, files = fit_multiworker(trainee, config, split, run_dir, strategy, initial_epoch, notify)
+        if model is None:
+            return None, False, files
+        view = logits_view(model) if trainee.classes is not None else model
+        return replace(trainee, model=model, fit_model=trainee.compile(view)), False, files
     interrupted = fit_model(trainee.fit_model, config, split, run_dir, initial_epoch, notify, pseudo_labels)
     return trainee, interrupted, runfolder.save_final_model(trainee.model, config, run_dir, trainee.fit_model)
 
