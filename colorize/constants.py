@@ -9,7 +9,8 @@ there: the ab-class grid of Zhang et al. (models/ab_classes.py),
 EfficientNet-Lite0's fixed architecture and weight-file format
 (models/encoder.py), the U-Net's activation slope (models/model.py), the teacher's confidence scale
 (training/pseudolabel.py), the loader's seed offsets (dataset/loader.py), the
-colour hints' patch and propagation (inference/hints.py), ensemble's no-hue
+colour hints' patch and propagation (inference/hints.py), how many points
+where-to-hint suggests and how far apart (inference/hint_advice.py), ensemble's no-hue
 guard (inference/ensemble.py), file-format facts (dataset/classify.py,
 dataset/archive.py), grid and summary layout (evaluation/report.py), how much
 of TensorFlow's captured stderr a failed device start shows (training/devices.py).
@@ -125,10 +126,19 @@ FILM_CRF = 18                 # x264 quality: 18 is visually near lossless (0 lo
 FILM_PRESET = "medium"        # x264's default speed/size trade-off
 FILM_SEGMENT_FRAMES = 240     # frames per finished part: a killed run loses at most this many
 FILM_MAX_PIXELS = 7680 * 4320  # a frame above 8K is refused as an absurd size
-FILM_NEW_FRAME_WEIGHT = 0.25  # steady colour: the new frame's share of the running ab average
-FILM_L_CHANGE = 10.0          # L units: pixels whose L changed this much after the shift take the new ab
+# Steady colour, measured with benchmarks/bench_film.py (3 panned shots of data/default
+# photos, grain 6, shipped model; flicker before encoding, frame by frame 1.11 ab):
+# weight 0.25 gives 0.53 with FILM_L_CHANGE 10, 0.49 with 20, 0.47 with 40, 0.46
+# with the check off; 0.15 gives 0.39; hue recall rises a little as the weight falls
+# (32.8% frame by frame, 33.5-34.3%). 0.2 and 20 keep most of the gain with a guard
+# against colour dragged over things that move on their own.
+FILM_NEW_FRAME_WEIGHT = 0.2   # the new frame's share of the running ab average (1.0: frame by frame)
+FILM_L_CHANGE = 20.0          # L units: pixels whose L changed this much after the shift take the new ab
 FILM_HISTOGRAM_BINS = 32
-FILM_CUT_DISTANCE = 0.3       # share of pixels changing L bin above which a frame starts a new shot
+# Between frames of a panned shot the L histograms differ by at most 0.022 (grain 6 or
+# 15); between consecutive photos of data/default (a cut) by 0.55 at the median, and
+# below 0.1 for about 5% of pairs (min 0.04). A false cut only restarts the average.
+FILM_CUT_DISTANCE = 0.1       # share of pixels changing L bin above which a frame starts a new shot
 # Ensembles (ensemble.py): how several models' ab is combined. "keep" (the mean
 # vector's hue, the members' mean chroma) beat "mean" in all 4 ensembles measured
 # on the 42 held-out photos (benchmarks/bench_ensemble.py, BENCHMARKS.md) on hue

@@ -165,7 +165,7 @@ def test_the_wizard_shows_the_scan_before_predict(many_tiny_photos, tiny_ab_mode
     from colorize.frontends.wizard import run_wizard
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("".join(
-        f"{line}\n" for line in ["2", str(tiny_ab_model), str(many_tiny_photos), "", "q"])))
+        f"{line}\n" for line in ["2", str(tiny_ab_model), str(many_tiny_photos), "", "", "q"])))
     code = run_wizard()
     captured = capsys.readouterr()
     assert code == 0, captured.err + captured.out

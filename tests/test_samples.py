@@ -82,7 +82,7 @@ def test_predict_input_default_colourises_the_samples(tmp_path, tiny_model):
 
 
 def test_the_wizard_offers_the_samples_as_default(tmp_path, tiny_model):
-    stdin = "".join(f"{line}\n" for line in ["2", str(tiny_model), "", "", "q"])
+    stdin = "".join(f"{line}\n" for line in ["2", str(tiny_model), "", "", "", "q"])
     result = run_colorize(stdin=stdin, env={"COLORIZE_OUTPUT": str(tmp_path / "OUTPUT")})
     assert result.returncode == 0, result.stderr
     assert "'default' for the shipped black-and-white samples) [default]" in result.stdout

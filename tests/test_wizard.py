@@ -517,7 +517,7 @@ def test_at_a_desktop_the_wizard_offers_to_open_the_grids(tmp_path, tiny_model_f
     photos = gray_photos(tmp_path / "album", count=1)
     env = {"NO_COLOR": "1", "DISPLAY": ":99", "COLORIZE_OUTPUT": str(tmp_path / "OUTPUT"), "CI": ""}
     child = spawn_wizard(env)
-    for answer in ["2", str(tiny_model_file), str(photos), ""]:
+    for answer in ["2", str(tiny_model_file), str(photos), "", ""]:
         child.expect(r"\]?: ")
         child.sendline(answer)
     child.expect_exact("Open the comparison grids now?", timeout=180)

@@ -433,12 +433,12 @@ def colorize_path(config: "PredictConfig", progress: Progress | None = None,
         batch_hints = [_hints_of(job, image, hint_files, result) for job, image in zip(loaded, images)]
         for job, colorized in zip(loaded, colorizer.colorize_batch(images, config.saturation, batch_hints)):
             result.written.append(_write_output(job, colorized, forbidden))
-        if advisor is not None:
-            for job, image in zip(loaded, images):
-                result.advice += _write_advice(advisor, job, image, result.output_dir)
             if len(grid_rows) < PREDICT_GRID_IMAGES:
                 grid_rows.append(_grid_row(colorized))
                 grid_labels.append(job.entry.path)
+        if advisor is not None:
+            for job, image in zip(loaded, images):
+                result.advice += _write_advice(advisor, job, image, result.output_dir)
         del images
         done += len(batch)
         if progress:
