@@ -8,6 +8,7 @@ import csv
 import errno
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from colorize.training.cluster import WorkerRole, read_tf_config
 from colorize.training.distributed import save_model_on_every_worker
 from colorize.errors import OutputError, UsageError
 
-from conftest import REPO_ROOT, colorful_image, run_colorize, save_image
+from conftest import REPO_ROOT, colorful_image, run_colorize, save_image, wait_for_backup
 
 TRAIN_ARGS = ("--preset", "tiny", "--image-size", "32", "--epochs", "3", "--batch-size", "1",
               "--test-size", "2", "--run-name", "run")
@@ -143,6 +144,32 @@ def test_two_workers_train_the_pretrained_preset_and_continue_the_default_model(
         assert chroma.mean() > 1.0, (name, chroma.mean())   # colour, not gray
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker_and_the_same_command_continues(color_folder, tmp_path):
+    """SIGINT to both workers once an epoch is backed up: all stop after the same step (one
+    that stopped alone would leave the other in its next all-reduce for ever), exit 130, keep
+    the chief's backup, and the same command finishes the run."""
+    arguments = (*TRAIN_ARGS[:TRAIN_ARGS.index("--epochs")], "--epochs", "3",
+                 *TRAIN_ARGS[TRAIN_ARGS.index("--epochs") + 2:])
+    chief_run = tmp_path / "machine0" / "models" / "run"
+    workers = start_workers(color_folder, tmp_path, arguments)
+    wait_for_backup(workers[0], chief_run / "backup")
+    for process in workers:
+        process.send_signal(signal.SIGINT)
+    outputs = [finish(process, timeout=120) for process in workers]
+    assert [process.returncode for process in workers] == [130, 130], outputs
+    assert "the same command continues" in outputs[0] and "Traceback" not in outputs[0] + outputs[1]
+    assert (chief_run / "backup" / "latest.weights.h5").is_file() and not (chief_run / "model.keras").exists()
+    epochs_before = len(epoch_losses(chief_run))
+    assert 1 <= epochs_before < 3
+
+    outputs = finish_workers(start_workers(color_folder, tmp_path, arguments))
+    assert f"from epoch {epochs_before + 1}" in outputs[0]
+    with open(chief_run / "history.csv", newline="", encoding="utf-8") as handle:
+        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [0, 1, 2]
+    assert (chief_run / "model.keras").is_file() and not (chief_run / "backup").exists()
+
+
 def readme_multiworker_commands() -> list[tuple[dict, list[str]]]:
     """Return the README's two multi-worker commands as (TF_CONFIG, colorize arguments) pairs."""
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -176,8 +203,9 @@ def test_the_readme_multiworker_example_runs(color_folder, tmp_path):
         env.pop("COLORIZE_OUTPUT", None)
         output = tmp_path / f"machine{config['task']['index']}"
         processes.append(subprocess.Popen(
+            # 32 px: the smallest size the pretrained preset (the default) takes, a multiple of 32
             [sys.executable, "-m", "colorize", *arguments, "--output", str(output), "--image-size", "32",
-             "--epochs", "1", "--batch-size", "1", "--test-size", "2"],
+             "--epochs", "1", "--batch-size", "4", "--test-size", "2"],
             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outputs = [finish(process) for process in processes]
     for index, (process, output) in enumerate(zip(processes, outputs)):
