@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from colorize.constants import (FILM_CRF, FILM_KEEP_SUFFIXES, FILM_MAX_PIXELS, FILM_PRESET,
-                                FILM_SEGMENT_FRAMES)
+from colorize.constants import (FILM_CRF, FILM_KEEP_SUFFIXES, FILM_MAX_PIXELS, FILM_NEW_FRAME_WEIGHT,
+                                FILM_PRESET, FILM_SEGMENT_FRAMES, FILM_TUNE)
 from colorize.errors import DatasetError, OutputError
 from colorize.inference.fullres import full_lightness, merge_full_resolution, resize_plane
 from colorize.inference.steady import SteadyChroma, SteadyState
@@ -196,7 +196,7 @@ def _add_video_stream(container, info: FilmInfo):
     even = info.width % 2 == 0 and info.height % 2 == 0
     stream.pix_fmt = "yuv420p" if even else "yuv444p"
     stream.time_base = 1 / info.rate
-    stream.options = {"crf": str(FILM_CRF), "preset": FILM_PRESET, "bf": "0"}
+    stream.options = {"crf": str(FILM_CRF), "preset": FILM_PRESET, "tune": FILM_TUNE, "bf": "0"}
     return stream
 
 
@@ -248,13 +248,16 @@ def _load_parts(folder: Path) -> tuple[int, SteadyState | None]:
     return done, state
 
 
-def colour_parts(colorizer, job: FilmJob, saturation: float, batch_size: int,
-                 advance: Progress) -> tuple[Path, int, str | None]:
-    """Colour the frames not done yet into parts; return (parts folder, frames done, why reading stopped early)."""
+def colour_parts(colorizer, job: FilmJob, saturation: float, batch_size: int, advance: Progress,
+                 weight: float = FILM_NEW_FRAME_WEIGHT) -> tuple[Path, int, str | None]:
+    """Colour the frames not done yet into parts; return (parts folder, frames done, why reading stopped early).
+
+    `weight` is the new frame's share in the steady colour (1.0: frame by frame).
+    """
     folder = parts_folder(job.target)
     folder.mkdir(parents=True, exist_ok=True)
     done, state = _load_parts(folder)
-    steady = SteadyChroma(state=state)
+    steady = SteadyChroma(weight, state=state)
     advance(done)
     with open_film(job.entry) as container:
         reader = FrameReader(container, job.info)
@@ -357,10 +360,10 @@ def plan_films(entries: Sequence["ScannedFile"]) -> FilmPlan:
     return plan
 
 
-def colorize_film(colorizer, job: FilmJob, saturation: float, batch_size: int,
-                  advance: Progress, notify: Notify | None) -> Path:
+def colorize_film(colorizer, job: FilmJob, saturation: float, batch_size: int, advance: Progress,
+                  notify: Notify | None, weight: float = FILM_NEW_FRAME_WEIGHT) -> Path:
     """Colour one film into job.target (continuing its finished parts); return the path written."""
-    folder, frames, stopped_by = colour_parts(colorizer, job, saturation, batch_size, advance)
+    folder, frames, stopped_by = colour_parts(colorizer, job, saturation, batch_size, advance, weight)
     parts = finished_parts(folder)
     if not parts:
         raise FilmError(f"{job.entry.path}: no frame could be read ({stopped_by or 'empty'}).")
