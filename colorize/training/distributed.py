@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorize.constants import BACKUP_DIR_NAME, HISTORY_FILE_NAME
+from colorize.constants import HISTORY_FILE_NAME
 from colorize.errors import UsageError
 from colorize.training.cluster import WorkerRole, create_multiworker_strategy, read_tf_config
 from colorize.training.runfolder import best_logged, save_model
@@ -271,6 +271,15 @@ def _train_in(fit_model, config, split, files_dir: Path, strategy, plan: tuple[i
 
     from colorize.training.callbacks import StopOnInterrupt, build_callbacks
 
+    # Every stock callback works here as under fit, with these differences, each for a reason:
+    # - BackupAndRestore finds a backup on the chief only (the others write theirs to scratch),
+    #   so the chief's restored weights and slots are broadcast; after Ctrl-C its on_train_end
+    #   must not delete the backup, or the same command could not continue.
+    # - TensorBoard writes the epoch scalars, but no graph: it draws `model.train_function`,
+    #   which only fit builds (the loop's step is its own tf.function).
+    # - ProgbarLogger is left out: the loop passes no per-step logs, and each worker would
+    #   draw its own bar; notify says one line per epoch instead. History too: run_epochs
+    #   returns the logs.
     first_epoch, steps, global_batch = plan
     stopper = StopOnInterrupt(notify, agreed_across_workers=True)
     stock = build_callbacks(config, files_dir, first_epoch, averaged=bool(fit_model.optimizer.use_ema),
