@@ -306,7 +306,8 @@ def _train_in(fit_model, config, split, files_dir: Path, strategy, plan: tuple[i
     if stopper.agreed:
         done = first_epoch + len(next(iter(history.values()), []))
         notify(f"Stopped by Ctrl-C with {done} epochs done and backed up; the same command continues "
-               f"from epoch {done + 1}.")
+               f"from epoch {done + 1}." if done else
+               "Stopped by Ctrl-C before the first epoch ended; nothing was backed up to continue from.")
         raise KeyboardInterrupt
     return history
 
