@@ -1,7 +1,7 @@
 """Films (issue 28): steady colour against frame by frame, and a film's time against its frames as images.
 
 Makes a grainy gray film from data/default photos with numpy and PyAV: shots
-that pan a 480x360 window across a photo (upscaled to leave room to move), a
+that pan a 480x360 window (--size) across a photo (upscaled to leave room to move), a
 hard cut between shots, Gaussian grain on every frame, a 440 Hz tone as its
 sound, at 12 frames/s. The colour frames it was made from are the truth.
 Then, with the shipped model:
@@ -14,7 +14,8 @@ the colour frames (colorize.evaluation.metrics), and seconds (the film and the
 folder runs each load the model, scan and write, as a user's run does).
 
     python benchmarks/bench_film.py                     # 3 shots x 40 frames
-    python benchmarks/bench_film.py --frames 24 --grain 4 --weights 1,0.5,0.25,0.15
+    python benchmarks/bench_film.py --frames 24 --grain 4 --weights 0.5,0.15
+    python benchmarks/bench_film.py --frames 12 --size 1280x720
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ PANS = ((1, 0), (0, 1), (-1, 1))   # the direction each shot's window moves
 
 
 def shot_frames(photo: Path, frames: int, direction: tuple[int, int]) -> list[tuple[np.ndarray, tuple[int, int]]]:
-    """Return (colour frame, window's (y, x)) of a pan across `photo`: a 480x360 window over a 640x480 copy."""
-    image = np.asarray(Image.open(photo).convert("RGB").resize((640, 480), Image.Resampling.BICUBIC))
-    room_x, room_y = 640 - WIDTH, 480 - HEIGHT
+    """Return (colour frame, window's (y, x)) of a pan across `photo`: a WIDTH x HEIGHT window over a copy 4/3 as big."""
+    canvas = (WIDTH * 4 // 3, HEIGHT * 4 // 3)
+    image = np.asarray(Image.open(photo).convert("RGB").resize(canvas, Image.Resampling.BICUBIC))
+    room_x, room_y = canvas[0] - WIDTH, canvas[1] - HEIGHT
     out = []
     for index in range(frames):
         step = index / max(frames - 1, 1)
@@ -167,7 +169,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=40, help="frames per shot (default 40)")
     parser.add_argument("--grain", type=float, default=6.0, help="grain, gray levels (default 6)")
     parser.add_argument("--weights", default="", help="also try these steady weights, e.g. 0.5,0.15")
+    parser.add_argument("--size", default="480x360", help="frame size (default 480x360; e.g. 1280x720)")
     args = parser.parse_args()
+    global WIDTH, HEIGHT
+    WIDTH, HEIGHT = (int(side) for side in args.size.split("x"))
     print(machine_line())
     rng = np.random.default_rng(0)
     shots = [item for photo, direction in zip(PHOTOS, PANS)
