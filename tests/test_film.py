@@ -307,3 +307,13 @@ def test_frame_rate_fractions_survive(tmp_path, tiny_model_file):
     assert result.returncode == 0, result.stderr
     facts = film_facts(tmp_path / "out" / "ntsc.mov")
     assert facts["rate"] == Fraction(30000, 1001) and facts["frames"] == 15
+
+
+def test_the_wizard_colours_a_film(tmp_path, tiny_model_file):
+    film = write_film(tmp_path / "reel.mov", moving_frames(12))
+    stdin = "".join(f"{line}\n" for line in ("2", str(tiny_model_file), str(film), "", str(tmp_path / "out"), "q"))
+    result = run_colorize(stdin=stdin, env={"COLORIZE_OUTPUT": str(tmp_path / "OUTPUT")})
+    assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "an image, a film, a folder" in result.stdout
+    assert "Colourised 1 film into" in result.stdout
+    assert film_facts(tmp_path / "out" / "reel.mov")["frames"] == 12

@@ -290,7 +290,7 @@ def ask_prediction_model() -> str:
 def ask_photos_to_colourise() -> str:
     """Return the photos to colourise: "default" (the shipped black-and-white samples) or a path."""
     offer = defaults.SAMPLES_ANSWER if defaults.SAMPLES_DIR.is_dir() else None
-    question = "Photos to colourise (an image, a folder or a .zip" + \
+    question = "Photos to colourise (an image, a film, a folder or a .zip" + \
         (f"; '{offer}' for the shipped black-and-white samples)" if offer else ")")
     return console.ask_path_or_word(question, offer, kind="any")
 
