@@ -144,6 +144,37 @@ def test_two_workers_train_the_pretrained_preset_and_continue_the_default_model(
         assert chroma.mean() > 1.0, (name, chroma.mean())   # colour, not gray
 
 
+MIRRORED_PRETRAINED_SCRIPT = """
+import json, sys
+import tensorflow as tf
+# Two logical CPU devices must be configured before TensorFlow initialises.
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from colorize.config import TrainConfig
+from colorize.training.train import train_model
+config = TrainConfig(data=sys.argv[1], output=sys.argv[2], epochs=1, test_size=2, image_size=32, batch_size=4,
+                     preset="pretrained", strategy="mirrored", run_name="mirrored", model=sys.argv[3])
+result = train_model(config, notify=print)
+print(json.dumps({"model": str(result.model_path)}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["new", "default"])
+def test_mirrored_strategy_trains_the_pretrained_preset_and_continues_the_default_model(color_folder, tmp_path,
+                                                                                        model):
+    """The class head on the other strategy that spreads one step over replicas (two logical CPUs)."""
+    process = subprocess.run([sys.executable, "-c", MIRRORED_PRETRAINED_SCRIPT, str(color_folder),
+                              str(tmp_path / "OUTPUT"), model], capture_output=True, text=True, timeout=600,
+                             cwd=REPO_ROOT, env=dict(os.environ, NO_COLOR="1"))
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "MirroredStrategy over 2 replicas" in process.stdout
+    from colorize.models import ab_classes
+    from colorize.models.modelfile import load_model_file
+
+    assert ab_classes.has_class_head(load_model_file(json.loads(process.stdout.strip().splitlines()[-1])["model"]))
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_every_worker_and_the_same_command_continues(color_folder, tmp_path):
     """SIGINT to both workers once an epoch is backed up: all stop after the same step (one
