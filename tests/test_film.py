@@ -317,3 +317,25 @@ def test_the_wizard_colours_a_film(tmp_path, tiny_model_file):
     assert "an image, a film, a folder" in result.stdout
     assert "Colourised 1 film into" in result.stdout
     assert film_facts(tmp_path / "out" / "reel.mov")["frames"] == 12
+
+
+def test_evaluate_scores_a_colour_film_and_its_flicker(tmp_path, tiny_model_file):
+    import json
+
+    from conftest import colorful_image
+
+    frames = [np.roll(colorful_image(WIDTH, HEIGHT, seed=1), step, axis=1) for step in range(16)]
+    frames += [colorful_image(WIDTH, HEIGHT, seed=5)] * 8   # a hard cut to a still shot
+    film = write_film(tmp_path / "colour.mp4", frames)
+    before = film.read_bytes()
+    result = run_colorize("evaluate", "--model", str(tiny_model_file), "--data", str(film),
+                          "--output", str(tmp_path / "runs"), "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["images"] == figures["frames"] == 24
+    assert figures["psnr"] > 0 and figures["gray_baseline"]["colorfulness"] == 0.0
+    assert 0.0 <= figures["flicker"] < figures["flicker_truth"]   # the pan moves the truth's colours
+    assert film.read_bytes() == before
+    shown = run_colorize("evaluate", "--model", str(tiny_model_file), "--data", str(film),
+                         "--output", str(tmp_path / "runs"))
+    assert "On 24 frames the model scored" in shown.stdout and "Flicker:" in shown.stdout

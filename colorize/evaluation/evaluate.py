@@ -330,12 +330,22 @@ def _colour_files(config: EvaluateConfig, model_paths: Sequence[Path], notify: N
     return scan.root, files
 
 
+def _check_film_evaluation(config: EvaluateConfig, model_paths: Sequence[Path]) -> None:
+    """A film is scored with one model and no hints (its frames are coloured as `predict` colours films)."""
+    if len(model_paths) > 1:
+        raise UsageError("evaluate on a film takes one model (--model once).")
+    if config.hints:
+        raise UsageError("evaluate on a film takes no --hints.")
+
+
 def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
                    notify: Notify | None = None, scan_progress: Progress | None = None) -> dict:
     """Run the `evaluate` command's work; return the result dict (also saved as evaluation.json).
 
     `progress` follows the scoring, `scan_progress` the scan of `config.data` before it.
     """
+    from colorize import defaults
+    from colorize.evaluation import film_eval
     from colorize.training.devices import load_tensorflow
     from colorize.inference.ensemble import check_distinct_models
     from colorize.models.modelfile import resolve_model_path
@@ -346,12 +356,22 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     notify = notify or (lambda message: None)
     # Bad paths (missing, one named twice) fail before the slow TF import.
     model_paths = check_distinct_models([resolve_model_path(model) for model in config.models])
-    data_root, files = _colour_files(config, model_paths, notify, scan_progress)
+    film_entry = film_eval.film_to_score(config.data)   # a colour film: its frames are scored (issue 28)
+    if film_entry is not None:
+        _check_film_evaluation(config, model_paths)
+        data_root, files = film_entry.source, []
+        notify(f"Evaluating on the frames of the colour film {film_entry.source}.")
+    else:
+        data_root, files = _colour_files(config, model_paths, notify, scan_progress)
     refuse_run_folders_inside_data(config.output, data_root)
     load_tensorflow()   # quietly, so TensorFlow's start-up lines do not bury the results
     colorizer = Colorizer.from_paths(model_paths, config.ensemble_chroma)
     run_dir = new_run_dir(results_root(config.output), config.run_name or time.strftime("evaluate-%Y%m%d-%H%M%S"))
-    result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir, hints=config.hints, seed=config.seed)
+    if film_entry is not None:
+        result = film_eval.evaluate_film(colorizer, film_entry, defaults.default_predict_batch_size(), progress)
+    else:
+        result = evaluate_files(colorizer, files, progress=progress, grid_dir=run_dir, hints=config.hints,
+                                seed=config.seed)
     result = {"hints": config.hints, **result}
     if len(model_paths) == 1:
         result = {"model": str(model_paths[0]), "data": data_root, **result, "results_dir": str(run_dir)}

@@ -123,9 +123,13 @@ def show_scores(metrics: dict) -> None:
               if metrics.get("members") else "the model")
     steered = (f", each steered by {plural(metrics['hints'], 'simulated hint point')}"
                if metrics.get("hints") else "")
-    console.info(f"On {plural(metrics.get('images', 0), 'photo')} {scored} scored{steered}:")
+    unit = "frame" if "flicker" in metrics else "photo"   # a film is scored frame by frame
+    console.info(f"On {plural(metrics.get('images', 0), unit)} {scored} scored{steered}:")
     for line in format_table(metrics):
         console.plain(f"  {line}")
+    if metrics.get("flicker") is not None:   # a film (issue 28): colour change between frames of a shot
+        console.plain(f"  Flicker: {metrics['flicker']:.3f} ab per frame within shots "
+                      f"(the colour film's own: {metrics['flicker_truth']:.3f}), over {metrics['frames']} frames.")
 
 
 def show_evaluation(result: dict) -> None:

@@ -182,7 +182,7 @@ def colorize_frames(colorizer, steady: SteadyChroma, frames: Sequence[np.ndarray
     return coloured
 
 
-def _batched(frames: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+def batched(frames: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
     iterator = iter(frames)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
@@ -208,7 +208,7 @@ def _write_part(path: Path, frames: Iterable[np.ndarray], colour: Callable, info
     count = 0
     with av.open(str(path), "w", format="mp4") as container:
         stream = _add_video_stream(container, info)
-        for batch in _batched(frames, batch_size):
+        for batch in batched(frames, batch_size):
             for rgb in colour(batch):
                 frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 frame.pts = count
