@@ -339,3 +339,13 @@ def test_evaluate_scores_a_colour_film_and_its_flicker(tmp_path, tiny_model_file
     shown = run_colorize("evaluate", "--model", str(tiny_model_file), "--data", str(film),
                          "--output", str(tmp_path / "runs"))
     assert "On 24 frames the model scored" in shown.stdout and "Flicker:" in shown.stdout
+
+
+def test_a_sound_the_new_container_cannot_hold_is_re_encoded_and_said(tmp_path, tiny_model_file):
+    film = write_film(tmp_path / "old.avi", moving_frames(12), video_codec="mpeg4", audio_codec="pcm_mulaw")
+    result = predict(tiny_model_file, film, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "The sound of old.avi (pcm_mulaw) cannot go into mp4: it is re-encoded as AAC." in result.stdout
+    with av.open(str(tmp_path / "out" / "old.mp4")) as coloured:
+        assert coloured.streams.audio[0].codec_context.name == "aac"
+        assert abs(float(coloured.streams.audio[0].duration * coloured.streams.audio[0].time_base) - 1.0) < 0.2

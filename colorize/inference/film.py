@@ -319,7 +319,38 @@ def _sound_packets(container, stream, end_seconds: float | None) -> Iterator[tup
         yield seconds, packet
 
 
-def join_parts(job: FilmJob, parts: Sequence[Path], frames: int, broken: bool) -> Path:
+def _encoded_sound_packets(container, stream, end_seconds: float | None) -> Iterator[tuple[float, object]]:
+    """Yield (seconds, packet) of the input's first sound stream re-encoded by `stream` (AAC)."""
+    import av
+
+    source = container.streams.audio[0]
+    resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.sample_rate)
+    frames = itertools.chain(container.decode(source), [None])   # None: flush the resampler and encoder
+    for frame in frames:
+        if frame is not None and end_seconds is not None and frame.time is not None and frame.time >= end_seconds:
+            frame = None
+        for packet in stream.encode(None) if frame is None else \
+                [packet for resampled in resampler.resample(frame) for packet in stream.encode(resampled)]:
+            yield float(packet.pts * packet.time_base), packet
+        if frame is None:
+            return
+
+
+def _add_sound(output, source, end_seconds: float | None, notify: Notify | None, name: str):
+    """Return the packets of the sound: copied when the output container holds its codec, else AAC."""
+    template = source.streams.audio[0]
+    if template.codec_context.codec.canonical_name in output.supported_codecs:
+        return _sound_packets(source, output.add_stream_from_template(template), end_seconds)
+    if notify:
+        notify(f"The sound of {name} ({template.codec_context.codec.canonical_name}) cannot go into "
+               f"{output.format.name}: it is re-encoded as AAC.")
+    stream = output.add_stream("aac", rate=template.codec_context.sample_rate)
+    stream.layout = "stereo" if template.codec_context.layout.nb_channels > 1 else "mono"
+    return _encoded_sound_packets(source, stream, end_seconds)
+
+
+def join_parts(job: FilmJob, parts: Sequence[Path], frames: int, broken: bool,
+               notify: Notify | None = None) -> Path:
     """Write the finished film: the parts' frames and the input's sound, to a new file at job.target."""
     import av
 
@@ -332,9 +363,8 @@ def join_parts(job: FilmJob, parts: Sequence[Path], frames: int, broken: bool) -
             video.time_base = 1 / job.info.rate
             streams = [_video_packets(parts, video, job.info.rate)]
             if source.streams.audio:
-                sound = output.add_stream_from_template(source.streams.audio[0])
                 end = frames / job.info.rate if broken else None
-                streams.append(_sound_packets(source, sound, end))
+                streams.append(_add_sound(output, source, end, notify, job.entry.path))
             for _, packet in heapq.merge(*streams, key=lambda item: item[0]):
                 output.mux(packet)
 
@@ -373,7 +403,7 @@ def colorize_film(colorizer, job: FilmJob, saturation: float, batch_size: int, a
         notify(f"{job.entry.path} stopped being readable after frame {frames} ({seconds:.1f} s"
                + (f" of {job.info.frames} frames" if job.info.frames else "")
                + (f": {stopped_by}" if stopped_by else "") + "); the frames before it are kept.")
-    written = join_parts(job, parts, frames, broken)
+    written = join_parts(job, parts, frames, broken, notify)
     shutil.rmtree(folder, ignore_errors=True)
     return written
 
