@@ -349,3 +349,22 @@ def test_a_sound_the_new_container_cannot_hold_is_re_encoded_and_said(tmp_path, 
     with av.open(str(tmp_path / "out" / "old.mp4")) as coloured:
         assert coloured.streams.audio[0].codec_context.name == "aac"
         assert abs(float(coloured.streams.audio[0].duration * coloured.streams.audio[0].time_base) - 1.0) < 0.2
+
+
+def test_parts_begun_from_another_film_of_the_same_name_are_not_joined(tmp_path, tiny_model_file):
+    from colorize.dataset import ScannedFile
+    from colorize.inference import film as films
+    from colorize.inference.predict import Colorizer
+
+    (tmp_path / "a").mkdir()
+    first = write_film(tmp_path / "a" / "reel.mp4", moving_frames(12))
+    job = films.plan_films([ScannedFile("reel.mp4", str(first), None, "film")]).ready[0]
+    job.target = tmp_path / "out" / "reel.mp4"
+    colorizer = Colorizer.from_path(tiny_model_file)
+    films.colour_parts(colorizer, job, 1.0, 4, lambda frames: None)   # as if killed before the join
+    assert len(films.finished_parts(films.parts_folder(job.target))) == 1
+
+    second = write_film(tmp_path / "reel.mp4", moving_frames(8))      # the film was replaced since
+    result = predict(tiny_model_file, second, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert film_facts(tmp_path / "out" / "reel.mp4")["frames"] == 8   # not the first film's 12

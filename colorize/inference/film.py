@@ -248,6 +248,29 @@ def _load_parts(folder: Path) -> tuple[int, SteadyState | None]:
     return done, state
 
 
+def _start_or_continue(folder: Path, job: FilmJob) -> None:
+    """Make the parts folder, or keep the one there when it was begun from this same film.
+
+    The record names the input's size in bytes and its frames, size and rate: parts
+    begun from another film of the same name (replaced since) are dropped, not joined.
+    """
+    import json
+    import os
+
+    record = folder / "source.json"
+    source = {"bytes": os.path.getsize(job.entry.source), "member": job.entry.member,
+              **{key: str(value) for key, value in dataclasses.asdict(job.info).items()}}
+    if folder.is_dir():
+        try:
+            if json.loads(record.read_text()) == source:
+                return
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(source))
+
+
 def colour_parts(colorizer, job: FilmJob, saturation: float, batch_size: int, advance: Progress,
                  weight: float = FILM_NEW_FRAME_WEIGHT) -> tuple[Path, int, str | None]:
     """Colour the frames not done yet into parts; return (parts folder, frames done, why reading stopped early).
@@ -255,7 +278,7 @@ def colour_parts(colorizer, job: FilmJob, saturation: float, batch_size: int, ad
     `weight` is the new frame's share in the steady colour (1.0: frame by frame).
     """
     folder = parts_folder(job.target)
-    folder.mkdir(parents=True, exist_ok=True)
+    _start_or_continue(folder, job)
     done, state = _load_parts(folder)
     steady = SteadyChroma(weight, state=state)
     advance(done)
