@@ -10,7 +10,7 @@ from PIL import Image
 
 from colorize.dataset import color
 from colorize.errors import HintError, UsageError
-from colorize.inference import hints as hint_module
+from colorize.inference import hint_features, hints as hint_module
 
 RED = "#c0302a"
 
@@ -235,3 +235,43 @@ def test_class_head_view_carries_a_hint_across_texture():
     assert red_share(improved) >= 0.7
     # Not asserted, and a known weakness: here the KNN edges also carry the hint
     # into the flat background (every nearest neighbour is linked, however far).
+
+
+def test_network_view_carries_a_hint_across_texture_and_not_into_the_background():
+    """A striped box (L 40/70 every 2 px) that a feature map sees as one thing: the plain small solve
+    stops at every stripe; with the network's view (KNN edges, hint_features.FEATURE_EDGES) the hint
+    fills the box and the flat background, another thing in that view, stays the model's colour."""
+    size = 96
+    box = np.zeros((size, size), bool)
+    box[24:72, 24:72] = True
+    stripes = np.where((np.arange(size) // 2) % 2 == 0, 40.0, 70.0)[None, :]
+    lightness = np.where(box, np.broadcast_to(stripes, (size, size)), 55.0).astype(np.float32)
+    features = np.zeros((size // 4, size // 4, 6), np.float32)
+    features[..., 0] = 1.0
+    features[6:18, 6:18] = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)   # the box, at the feature map's stride 4
+    features += 0.05 * np.random.default_rng(0).standard_normal(features.shape).astype(np.float32)
+    red = np.array([50.0, 40.0], np.float32)
+    hints = hint_module.no_hints(size, size)
+    hints.mask[46:49, 46:49] = True
+    hints.ab[hints.mask] = red
+    model_ab = np.zeros((size, size, 2), np.float32)
+
+    def reddened(ab):
+        return np.hypot(*np.moveaxis(ab - red, -1, 0)) < 32.0
+
+    plain = reddened(hint_module.apply_hints(lightness, model_ab, hints))
+    steered = reddened(hint_module.apply_hints(lightness, model_ab, hints, features=features))
+    assert plain[box].mean() < 0.5
+    assert steered[box].mean() >= 0.8
+    assert steered[~box].mean() <= 0.02
+
+
+def test_feature_solve_without_feature_edges_is_the_plain_small_solve():
+    lightness, _, _ = _box_scene()
+    hints = hint_module.no_hints(*lightness.shape)
+    hints.mask[40:43, 40:43] = True
+    hints.ab[hints.mask] = (30.0, -20.0)
+    plain = hint_module.spread_coarse(lightness, hints, 1e-5, 3)
+    same = hint_features.spread_with_features(lightness, hints, np.zeros((4, 4, 3), np.float32), 1e-5, 3,
+                                              feature_sigma=0.0, l_sigma=0.2, knn=0, knn_weight=0.0, spatial=1.0)
+    np.testing.assert_allclose(same, plain, atol=1e-4)

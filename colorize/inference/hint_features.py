@@ -1,0 +1,200 @@
+"""Same-object affinities for hints from what the network sees (issue 26).
+
+The plain propagation (hints.apply_hints) spreads a hint's residual over a
+4-neighbour graph on L, so it stops at every texture edge inside an object. Here the
+coarse solve of hints.spread_coarse gets extra edges from a feature map of the
+shipped model (the frozen EfficientNet-Lite0 encoder's stride-8 or stride-16
+block outputs, read where the decoder concatenates them, or the decoder's own
+layers): 4-neighbour edges whose feature vectors agree keep a weight even across
+a step of L, and each coarse pixel is joined to its few nearest coarse pixels in
+feature space (cosine, plus L and place), so a hint reaches the same stuff across
+texture. Also the residual in hue and chroma instead of additive ab.
+
+benchmarks/bench_hint_affinities.py measures these against the plain way: only
+the KNN edges in the decoder's last layer's view win (hints.apply_hints'
+`features`); agreement weights on 4-neighbour edges leak across L's edges,
+superpixels gain less, and the polar residual loses ~0.7 dB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from colorize.inference import hints as hint_module
+
+# Where the decoder concatenates an encoder output after its own channels:
+# (layer, first encoder channel); see colorize/models/model.py's decoder.
+ENCODER_SLICES = {"encoder16": ("decoder16_skip", 192), "encoder8": ("decoder8_skip", 128)}
+# The view whose nearest neighbours carry a hint best: the decoder's last
+# layer (stride 4, 96 channels), the class head's input.
+FEATURE_LAYER = "decoder4_b_act"
+# Chosen on the validation split of data/default (51 photos, 10 simulated
+# points; benchmarks/bench_hint_affinities.py): plain 26.04 dB; encoder
+# stride 16 / 8 KNN 6 26.30 / 26.26; the decoder's last layer KNN 6 weight 1
+# 26.41, KNN 2-3 weight 0.3 spatial 0.5-5 a plateau at 26.44-26.53 (this one
+# best: SSIM 0.9433 vs 0.9409, green 89.9% vs 90.1%).
+FEATURE_EDGES = {"feature_sigma": 0.0, "l_sigma": 0.2, "knn": 2, "knn_weight": 0.3, "spatial": 5.0}
+
+
+def feature_model(model, names: tuple[str, ...]):
+    """Return a Keras model from L to (ab / AB_SCALE, *feature maps named in `names`).
+
+    A name is a key of ENCODER_SLICES (the encoder's output at that stride) or
+    a layer name of `model`.
+    """
+    import keras
+
+    outputs = [model.output]
+    for name in names:
+        layer, start = ENCODER_SLICES.get(name, (name, 0))
+        tensor = model.get_layer(layer).output
+        outputs.append(tensor[..., start:] if start else tensor)
+    return keras.Model(model.inputs, outputs)
+
+
+def cosine_features(raw: np.ndarray, dimensions: int = 8) -> np.ndarray:
+    """Return (h, w, dimensions): each pixel's feature vector scaled to unit length (so distances are
+    cosine distances) and projected on the main axes of the photo's vectors."""
+    flat = raw.reshape(-1, raw.shape[-1]).astype(np.float64)
+    flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)
+    centred = flat - flat.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred[::max(1, len(centred) // 4096)], full_matrices=False)
+    return (centred @ axes[:dimensions].T).reshape(raw.shape[:2] + (-1,)).astype(np.float32)
+
+
+def features_at(features: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Return (height, width, C) features resized bilinearly."""
+    return np.stack([hint_module.resize_plane_bilinear(features[..., k], height, width)
+                     for k in range(features.shape[-1])], axis=-1)
+
+
+def feature_edges(small_lightness: np.ndarray, small_features: np.ndarray, *, feature_sigma: float,
+                  l_sigma: float, knn: int, knn_weight: float, spatial: float):
+    """Return (first, second, weights) of the coarse graph: 4-neighbour edges weighted by the larger of
+    the L weight and a feature weight (feature agreement times a loose L weight), plus KNN feature edges."""
+    height, width = small_lightness.shape
+    first, second = hint_module.grid_edges(height, width)
+    weights = hint_module.lightness_weights(small_lightness, first, second)
+    flat = small_features.reshape(height * width, -1)
+    if feature_sigma:
+        distance = ((flat[first] - flat[second]) ** 2).sum(axis=-1)
+        same = np.exp(-distance / feature_sigma ** 2) * hint_module.lightness_weights(
+            small_lightness, first, second, l_sigma)
+        weights = np.maximum(weights, same)
+    if knn:
+        rows, columns = np.mgrid[0:height, 0:width] / max(height, width)
+        space = np.concatenate([small_features / (feature_sigma or 0.5),
+                                small_lightness[..., None] / 100.0 / l_sigma,
+                                np.stack([rows, columns], axis=-1) / spatial], axis=-1)
+        extra_first, extra_second, distance = hint_module.knn_edges(space, knn)
+        first, second = np.concatenate([first, extra_first]), np.concatenate([second, extra_second])
+        weights = np.concatenate([weights, knn_weight * np.exp(-distance)])
+    return first, second, weights
+
+
+def superpixels(small_lightness: np.ndarray, small_features: np.ndarray, segments: int,
+                feature_share: float = 0.5, compactness: float = 0.1) -> np.ndarray:
+    """Return SLIC superpixel labels (h, w) of the coarse grid, on L (0..1) and the features."""
+    from skimage.segmentation import slic
+
+    spread = np.sqrt((small_features ** 2).sum(axis=-1).mean()) + 1e-9
+    image = np.concatenate([small_lightness[..., None] / 100.0,
+                            feature_share * small_features / spread / np.sqrt(small_features.shape[-1])], axis=-1)
+    return slic(image, n_segments=segments, compactness=compactness, channel_axis=-1, start_label=0,
+                enforce_connectivity=True)
+
+
+def spread_with_features(working_lightness: np.ndarray, residual: hint_module.Hints, features: np.ndarray,
+                         pull: float, scale: int, **edge_options) -> np.ndarray:
+    """Return the residual (H, W, C) propagated on the `scale` times coarser grid of
+    hints.spread_coarse with feature edges (feature_edges), brought back up along L's edges."""
+    height, width = working_lightness.shape
+    small_height, small_width = -(-height // scale), -(-width // scale)
+    centre_rows = np.minimum(np.arange(small_height) * scale + scale // 2, height - 1)
+    centre_columns = np.minimum(np.arange(small_width) * scale + scale // 2, width - 1)
+    small_lightness = working_lightness[centre_rows][:, centre_columns]
+    flat = np.flatnonzero(residual.mask)
+    rows, columns = np.divmod(flat, width)
+    near = np.abs(working_lightness.ravel()[flat] - small_lightness[rows // scale, columns // scale]) \
+        <= 2 * hint_module.EDGE_L_SIGMA * 100.0
+    keep = near if near.any() else np.ones_like(near)
+    target = (rows[keep] // scale) * small_width + columns[keep] // scale
+    values = residual.ab.reshape(len(residual.mask.ravel()), -1)[flat[keep]]
+    counts = np.bincount(target, minlength=small_height * small_width)
+    mask = counts > 0
+    sums = np.stack([np.bincount(target, values[:, k], small_height * small_width)
+                     for k in range(values.shape[1])], axis=-1)
+    small_values = np.where(mask[:, None], sums / np.maximum(counts, 1)[:, None], 0.0)
+    small_values = small_values.reshape(small_height, small_width, -1)
+    segments, hub_weight = edge_options.pop("segments", 0), edge_options.pop("hub_weight", 1.0)
+    small_features = features_at(features, small_height, small_width)
+    first, second, weights = feature_edges(small_lightness, small_features, **edge_options)
+    nodes = small_height * small_width
+    if segments:
+        labels = superpixels(small_lightness, small_features, segments)
+        first = np.concatenate([first, np.arange(nodes)])
+        second = np.concatenate([second, nodes + labels.ravel()])
+        weights = np.concatenate([weights, np.full(nodes, hub_weight)])
+    hubs = int(second.max()) + 1 - nodes if segments else 0
+    values = np.concatenate([small_values.reshape(nodes, -1), np.zeros((hubs, small_values.shape[-1]))])
+    spread = hint_module.propagate_residual(values[:, None], np.concatenate([mask, np.zeros(hubs, bool)])[:, None],
+                                            first, second, weights, pull * scale ** 2)
+    spread = spread[:nodes, 0].reshape(small_height, small_width, -1)
+    up = hint_module.guided_upsample(small_lightness / 100.0, spread, working_lightness / 100.0,
+                                     hint_module.UPSAMPLE_RADIUS, hint_module.UPSAMPLE_EPS)
+    fixed = small_values.reshape(-1, small_values.shape[-1])[mask]
+    return np.clip(up, np.minimum(fixed.min(axis=0), 0.0), np.maximum(fixed.max(axis=0), 0.0))
+
+
+def apply_hints_with_features(working_lightness: np.ndarray, model_ab: np.ndarray, hints: hint_module.Hints,
+                              features: np.ndarray, *, pull: float = hint_module.RESIDUAL_PULL,
+                              scale: int = hint_module.SOLVE_SCALE, feature_sigma: float = 0.5,
+                              l_sigma: float = 0.2, knn: int = 0, knn_weight: float = 1.0,
+                              spatial: float = 0.2, segments: int = 0, hub_weight: float = 1.0) -> np.ndarray:
+    """Return the model's ab steered by `hints`, spread with feature affinities (spread_with_features)."""
+    height, width = working_lightness.shape
+    hints = hint_module.hints_at_size(hints, height, width)
+    if not hints.mask.any():
+        return model_ab
+    residual = hint_module.Hints(hints.mask, np.where(hints.mask[..., None], hints.ab - model_ab, 0.0))
+    steered = model_ab + spread_with_features(working_lightness, residual, features, pull, scale,
+                                              feature_sigma=feature_sigma, l_sigma=l_sigma, knn=knn,
+                                              knn_weight=knn_weight, spatial=spatial, segments=segments,
+                                              hub_weight=hub_weight)
+    steered[hints.mask] = hints.ab[hints.mask]
+    return steered.astype(np.float32)
+
+
+def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints: hint_module.Hints, *,
+                      pull: float = hint_module.RESIDUAL_PULL, scale: int = hint_module.SOLVE_SCALE,
+                      min_chroma: float = 8.0) -> np.ndarray:
+    """Return the model's ab steered by `hints` with the residual as a rotation and scaling of the
+    model's ab (a complex factor hint / model) where the model has colour, additive where it is gray.
+
+    The factor (as log-chroma ratio and hue turn, via cos/sin) and the additive
+    residual are spread alike; each pixel takes the factor in proportion to
+    its own chroma share of min_chroma.
+    """
+    height, width = working_lightness.shape
+    hints = hint_module.hints_at_size(hints, height, width)
+    if not hints.mask.any():
+        return model_ab
+    model = model_ab[..., 0] + 1j * model_ab[..., 1]
+    wanted = hints.ab[..., 0] + 1j * hints.ab[..., 1]
+    coloured = hints.mask & (np.abs(model) >= min_chroma) & (np.abs(wanted) >= 1.0)
+    ratio = np.where(coloured, wanted / np.where(coloured, model, 1.0), 1.0)
+    turn = np.angle(ratio)
+    planes = np.stack([np.log(np.abs(ratio)), np.cos(turn) - 1.0, np.sin(turn),
+                       (hints.ab - model_ab)[..., 0], (hints.ab - model_ab)[..., 1]], axis=-1)
+    planes = np.where(hints.mask[..., None], planes, 0.0)
+    spread = spread_with_features(working_lightness, hint_module.Hints(hints.mask, planes),
+                                  np.zeros((1, 1, 1), np.float32), pull, scale, feature_sigma=0.0,
+                                  l_sigma=0.2, knn=0, knn_weight=0.0, spatial=1.0)
+    angle = np.arctan2(spread[..., 2], spread[..., 1] + 1.0)
+    factor = np.exp(spread[..., 0] + 1j * angle)
+    share = np.clip(np.abs(model) / min_chroma, 0.0, 1.0)
+    rotated = model * factor
+    additive = model_ab + spread[..., 3:]
+    steered = share[..., None] * np.stack([rotated.real, rotated.imag], axis=-1) + (1 - share[..., None]) * additive
+    steered[hints.mask] = hints.ab[hints.mask]
+    return steered.astype(np.float32)
