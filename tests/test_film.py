@@ -368,3 +368,19 @@ def test_parts_begun_from_another_film_of_the_same_name_are_not_joined(tmp_path,
     result = predict(tiny_model_file, second, tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert film_facts(tmp_path / "out" / "reel.mp4")["frames"] == 8   # not the first film's 12
+
+
+def test_a_phone_films_rotation_is_kept(tmp_path, tiny_model_file):
+    film = tmp_path / "phone.mp4"
+    with av.open(str(film), "w") as container:
+        video = container.add_stream("libx264", rate=RATE)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        video.set_display_rotation(90)   # players show it upright, turned a quarter
+        for frame in moving_frames(6):
+            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(video.encode(None))
+    result = predict(tiny_model_file, film, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    with av.open(str(tmp_path / "out" / "phone.mp4")) as coloured:
+        first = next(coloured.decode(video=0))
+        assert (first.rotation, first.width, first.height) == (90, WIDTH, HEIGHT)

@@ -57,6 +57,7 @@ class FilmInfo:
     rate: Fraction          # frames per second (average)
     frames: int             # as the container declares (0 when it does not say)
     has_sound: bool
+    rotation: int = 0       # degrees players turn the picture (a phone's display matrix); kept as it is
 
 
 @dataclass
@@ -132,7 +133,7 @@ def probe(entry: "ScannedFile") -> FilmInfo:
         if not rate or rate <= 0 or rate > 1000:
             raise FilmError(f"{entry.path} has no usable frame rate ({rate}).")
         return FilmInfo(width, height, Fraction(rate), _declared_frames(container, stream, rate),
-                        bool(container.streams.audio))
+                        bool(container.streams.audio), round(first.rotation or 0))
 
 
 def _declared_frames(container, stream, rate: Fraction) -> int:
@@ -384,6 +385,8 @@ def join_parts(job: FilmJob, parts: Sequence[Path], frames: int, broken: bool,
                 av.open(str(parts[0])) as first, open_film(job.entry) as source:
             video = output.add_stream_from_template(first.streams.video[0])
             video.time_base = 1 / job.info.rate
+            if job.info.rotation:
+                video.set_display_rotation(job.info.rotation)
             streams = [_video_packets(parts, video, job.info.rate)]
             if source.streams.audio:
                 end = frames / job.info.rate if broken else None
