@@ -16,7 +16,7 @@ from colorize.constants import DEFAULT_DATASET_DIR, JUNK_DIRS, JUNK_NAMES, MIN_T
 from colorize.dataset.archive import MemberError, list_zip_members, read_member
 from colorize.dataset.classify import Verdict, classify_entry
 from colorize.errors import DatasetError
-from colorize.dataset.imagefile import ImageDecodeError, decode_rgb
+from colorize.dataset.imagefile import ImageDecodeError, decode_rgb, decode_small_rgb
 from colorize.paths import existing_path
 
 STATUSES = ("ok", "not_image", "unreadable", "grayscale", "too_small", "film")
@@ -218,6 +218,14 @@ def read_file_bytes(entry: ScannedFile) -> bytes:
         return read_member(entry.source, entry.member)
     except (OSError, MemberError) as error:
         raise UnreadableImageError(f"Cannot read {entry.path}: {error}") from error
+
+
+def load_small_rgb(entry: ScannedFile, side: int) -> np.ndarray:
+    """Return a scanned file's RGB pixels shrunk to about `side` px on the shorter side (imagefile.decode_small_rgb)."""
+    try:
+        return decode_small_rgb(read_file_bytes(entry), side)
+    except ImageDecodeError as error:
+        raise UnreadableImageError(f"Cannot decode {entry.path}: {error}") from error
 
 
 def load_rgb(entry: ScannedFile) -> np.ndarray:
