@@ -20,7 +20,7 @@ chosen KNN 2 in decoder4_b_act's view 26.53 (every candidate: hint_features'
 FEATURE_EDGES comment, data/models/README.md); then once, test split (42)
 plain 26.15 -> 26.62, SSIM 0.9441 -> 0.9461, green 80.8% -> 89.3%; outside
 album (38) plain 23.94 -> 24.33 (issue 26's floor, pull 1e-4: 23.60), SSIM
-0.9244 -> 0.9267 (model alone 0.9092), hue 81.3% -> 82.5%, green 81.2% -> 84.1%.
+0.9244 -> 0.9268 (model alone 0.9092), hue 81.3% -> 82.4%, green 81.2% -> 83.9%.
 """
 
 from __future__ import annotations
