@@ -40,3 +40,21 @@ def test_the_pretrained_class_head_computes_in_float32_and_trains_one_step(mixed
     assert np.isfinite(history.history["loss"][0])
     output = net.predict(lightness, verbose=0)
     assert output.dtype == np.float32 and output.shape == (2, 32, 32, 2) and np.isfinite(output).all()
+
+
+def test_a_model_trained_in_mixed_precision_is_saved_in_float32(mixed_float16, tmp_path):
+    from colorize.config import TrainConfig
+    from colorize.models.modelfile import load_model_file
+    from colorize.training.runfolder import save_final_model
+
+    classes = ab_classes.AbClasses(np.array([[0, 0], [40, 20], [-30, 40]], np.float32),
+                                   np.array([0.6, 0.2, 0.2], np.float32))
+    net = model.build_model("pretrained", classes)
+    lightness = np.random.default_rng(1).uniform(-1, 1, (1, 64, 64, 1)).astype(np.float32)
+    mixed_output = net.predict(lightness, verbose=0)
+    path = save_final_model(net, TrainConfig(data="default"), tmp_path)["model"]
+    keras.mixed_precision.set_global_policy("float32")     # a CPU machine loading the file
+    loaded = load_model_file(path)
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    assert {layer.dtype_policy.name for layer in loaded.get_layer(model.ENCODER_NAME).layers} == {"float32"}
+    np.testing.assert_allclose(loaded.predict(lightness, verbose=0), mixed_output, atol=0.02)

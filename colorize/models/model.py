@@ -274,6 +274,34 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
     return model
 
 
+def float32_copy(model: keras.Model) -> keras.Model:
+    """Return `model` with every mixed_float16 layer in float32 and the same weights (`model` itself if none is).
+
+    A model trained under mixed precision (a GPU's policy) keeps each layer's
+    policy in its file, so a CPU would predict in float16: slower (0.147 s against
+    0.078 s for a 512x332 photo, benchmarks/bench_gpu_training.py --cpu-smoke) and
+    for no gain. The file is saved in float32 instead; the weights are float32 anyway.
+    """
+    config = model.get_config()
+    converted = _float32_policies(config)
+    if converted == config:
+        return model
+    copy = model.__class__.from_config(converted)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _float32_policies(value):
+    """Return a layer config (nested dicts and lists) with every mixed_float16 dtype policy made float32."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "DTypePolicy" and value.get("config", {}).get("name") == "mixed_float16":
+            return {**value, "config": {**value["config"], "name": "float32"}}
+        return {key: _float32_policies(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_float32_policies(item) for item in value]
+    return value
+
+
 def _head_stride(logits_model: keras.Model) -> int:
     """Return how many input pixels one logits cell covers (from a static probe shape)."""
     probe = 64

@@ -274,6 +274,9 @@ def save_final_model(model, config: TrainConfig, run_dir: Path, fit_model=None) 
     checkpoint = run_dir / CHECKPOINT_FILE_NAME
     if config.save_best and checkpoint.is_file():
         (fit_model or model).load_weights(str(checkpoint))
+    from colorize.models.model import float32_copy
+
+    model = float32_copy(model)   # a mixed-precision model would predict in float16 on a CPU
     files = {"model": save_model(model, run_dir / MODEL_FILE_NAME)}
     if config.save_h5:
         files["model_h5"] = save_model(model, run_dir / MODEL_H5_FILE_NAME)
