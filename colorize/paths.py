@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from colorize.constants import DEFAULT_OUTPUT_DIR, OUTPUT_ENV_VAR
 from colorize.errors import ColorizeError, OutputError, UsageError
@@ -148,3 +148,10 @@ def write_error_log(traceback_text: str) -> Path:
     except OSError:
         log_path = Path("(could not write the error log)")
     return log_path
+
+
+def is_safe_relative(path: PurePosixPath) -> bool:
+    """Return whether `path` stays inside the folder it is joined to (no /, .., C:)."""
+    if not path.parts or path.is_absolute():
+        return False
+    return ".." not in path.parts and ":" not in path.parts[0]

@@ -260,7 +260,7 @@ def test_network_view_carries_a_hint_across_texture_and_not_into_the_background(
         return np.hypot(*np.moveaxis(ab - red, -1, 0)) < 32.0
 
     plain = reddened(hint_module.apply_hints(lightness, model_ab, hints))
-    steered = reddened(hint_module.apply_hints(lightness, model_ab, hints, features=features))
+    steered = reddened(hint_features.apply_feature_hints(lightness, model_ab, hints, features))
     assert plain[box].mean() < 0.5
     assert steered[box].mean() >= 0.8
     assert steered[~box].mean() <= 0.02

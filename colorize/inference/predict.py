@@ -30,6 +30,7 @@ from colorize.constants import (
 )
 from colorize.inference.ensemble import EnsembleColorizer, check_distinct_models
 from colorize.errors import ColorizeError, DatasetError, OutputError
+from colorize.paths import is_safe_relative
 from colorize.inference.fullres import (  # noqa: F401  full_lightness, merge_full_resolution and resize_plane stay importable here
     colorize_images,
     full_lightness,
@@ -72,6 +73,7 @@ class Colorizer:
         self.working_long_side = working_long_side
         self.smooth = smooth   # False gives the model's raw ab (benchmarks compare both)
         self._run_model = None
+        self._run_with_features = None   # the model with its hint feature map as a second output
 
     @classmethod
     def from_path(cls, path: str | Path) -> "Colorizer":
@@ -119,6 +121,30 @@ class Colorizer:
             for index, single in zip(indices, output):
                 predictions[index] = self._ab_of(single)
         return predictions
+
+    def gives_hint_features(self) -> bool:
+        """Return whether the model has the feature map hints spread along (hint_features.FEATURE_LAYER)."""
+        from colorize.inference.hint_features import FEATURE_LAYER
+
+        return self.info.kind == "ab" and any(layer.name == FEATURE_LAYER for layer in self.model.layers)
+
+    def predict_chroma_and_features(self, lightnesses: Sequence[np.ndarray]) -> tuple[list, list]:
+        """Return predict_chroma's ab and, from the same model run, each input's hint feature map."""
+        prepared = [self._prepare(lightness) for lightness in lightnesses]
+        if self._run_with_features is None:
+            import tensorflow as tf
+
+            from colorize.inference.hint_features import FEATURE_LAYER, feature_model
+
+            both = feature_model(self.model, (FEATURE_LAYER,))
+            self._run_with_features = tf.function(lambda batch: both(batch, training=False), reduce_retracing=True)
+        chroma, features = [], []
+        for item in prepared:   # one at a time: hints are a person's few photos, sizes differ
+            output, feature_map = self._run_with_features(item.model_input[None])
+            ab = self._ab_of(np.asarray(output, np.float32)[0])
+            chroma.append(smooth_chroma(item.working_lightness, ab) if self.smooth else ab)
+            features.append(np.asarray(feature_map, np.float32)[0])
+        return chroma, features
 
     def _model_function(self):
         """Return the model as a traced function: ~25% faster than eager calls on
@@ -203,13 +229,6 @@ def _output_names(entries: Sequence["ScannedFile"]) -> dict[str, PurePosixPath]:
     return names
 
 
-def _is_safe_relative(path: PurePosixPath) -> bool:
-    """Return whether `path` stays inside the folder it is joined to (no /, .., C:)."""
-    if not path.parts or path.is_absolute():
-        return False
-    return ".." not in path.parts and ":" not in path.parts[0]
-
-
 def encode_image(rgb: np.ndarray, as_jpeg: bool) -> bytes:
     """Return PNG bytes, or JPEG bytes at PREDICT_JPEG_QUALITY, of a uint8 RGB image."""
     buffer = io.BytesIO()
@@ -260,7 +279,7 @@ def _plan_jobs(entries: Sequence["ScannedFile"], output_dir: Path, result: Predi
     planned = []
     for entry in entries:
         relative = names[entry.path]
-        if not _is_safe_relative(relative):
+        if not is_safe_relative(relative):
             result.bad.append(dataclasses.replace(entry, status="unreadable", reason="unsafe file name"))
             continue
         if any(folder in outputs for folder in relative.parents):  # a zip may hold x.png and x.png/y.png
