@@ -267,3 +267,18 @@ def test_where_to_hint_needs_a_class_head_model(gray_model, tmp_path):
     assert result.returncode == 1
     assert "colour-class head" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_shipped_model_with_ten_simulated_points_on_its_held_out_photos(tmp_path):
+    """Issue 26's figures through the product: the 42 photos the shipped model never saw, 10 points each.
+    Measured at 0294655: 26.59 dB (22.63 without hints), SSIM 0.9425 (0.9297), hue recall 87.4%
+    (66.8%), green recall 90.7% (55.5%); data/models/README.md, "Hints"."""
+    result = run_colorize("evaluate", "--data", "default", "--test-size", "42", "--seed", "42", "--hints", "10",
+                          "--json", "--output", str(tmp_path / "OUTPUT"))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["images"] == 42 and figures["hints"] == 10
+    assert figures["psnr"] >= 26.3
+    assert figures["ssim"] > 0.9297 + 0.005
+    assert figures["hue_recall"] >= 0.85 and figures["green_recall"] >= 0.85
