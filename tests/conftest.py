@@ -69,6 +69,19 @@ def color_folder(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def tiny_model_file(tmp_path_factory) -> Path:
+    """A tiny, untrained ab U-Net saved as .keras (built by our own builder)."""
+    from colorize.training.devices import load_tensorflow
+
+    load_tensorflow()
+    from colorize.models.model import build_unet
+
+    path = tmp_path_factory.mktemp("models") / "tiny.keras"
+    build_unet("tiny").save(path)
+    return path
+
+
 @pytest.fixture
 def output_root(tmp_path: Path, monkeypatch) -> Path:
     """An empty output root, also set as $COLORIZE_OUTPUT for in-process calls."""

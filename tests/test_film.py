@@ -84,19 +84,6 @@ def mean_chroma(path: Path) -> float:
     return float(np.mean([np.abs(color.rgb_to_lab(frame)[..., 1:]).mean() for frame in frames]))
 
 
-@pytest.fixture(scope="module")
-def tiny_model_file(tmp_path_factory) -> Path:
-    """A tiny, untrained ab U-Net saved as .keras (built by our own builder)."""
-    from colorize.training.devices import load_tensorflow
-
-    load_tensorflow()
-    from colorize.models.model import build_unet
-
-    path = tmp_path_factory.mktemp("models") / "tiny.keras"
-    build_unet("tiny").save(path)
-    return path
-
-
 def predict(model: Path, source: Path, output: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     return run_colorize("predict", "--model", str(model), "--input", str(source), "--output", str(output),
                         timeout=timeout)

@@ -156,19 +156,6 @@ def gray_photos(folder: Path, count: int = 3) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def tiny_model_file(tmp_path_factory) -> Path:
-    """A tiny, untrained ab U-Net saved as .keras (built by our own builder)."""
-    from colorize.training.devices import load_tensorflow
-
-    load_tensorflow()
-    from colorize.models.model import build_unet
-
-    path = tmp_path_factory.mktemp("models") / "tiny.keras"
-    build_unet("tiny").save(path)
-    return path
-
-
 @pytest.fixture
 def training_folder(color_folder: Path) -> Path:
     """conftest's twelve 32x32 colour photos and one text file pretending to be a JPEG."""

@@ -35,19 +35,25 @@ class ImageDecodeError(Exception):
     """The file is not a decodable image, or is too large to decode safely."""
 
 
-def open_image(source: ImageSource) -> Image.Image:
-    """Return a fully loaded, EXIF-oriented Pillow image; raise ImageDecodeError."""
+def _open_unloaded(source: ImageSource) -> Image.Image:
+    """Return the image with its header read and its pixels not decoded yet; ImageDecodeError for a bomb."""
     if isinstance(source, bytes):
         source = io.BytesIO(source)
+    # Only the formats we promise: Pillow's EPS reader, say, runs Ghostscript.
+    image = Image.open(source, formats=IMAGE_FORMATS)
+    # Checked here rather than by turning Pillow's DecompressionBombWarning
+    # into an error: warnings.catch_warnings is not thread-safe, and the
+    # loader and scanner decode on several threads.
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        raise ImageDecodeError(
+            f"decompression bomb: {image.width}x{image.height} pixels is over the {MAX_IMAGE_PIXELS:,} limit")
+    return image
+
+
+def open_image(source: ImageSource) -> Image.Image:
+    """Return a fully loaded, EXIF-oriented Pillow image; raise ImageDecodeError."""
     try:
-        # Only the formats we promise: Pillow's EPS reader, say, runs Ghostscript.
-        image = Image.open(source, formats=IMAGE_FORMATS)
-        # Checked here rather than by turning Pillow's DecompressionBombWarning
-        # into an error: warnings.catch_warnings is not thread-safe, and the
-        # loader and scanner decode on several threads.
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise ImageDecodeError(
-                f"decompression bomb: {image.width}x{image.height} pixels is over the {MAX_IMAGE_PIXELS:,} limit")
+        image = _open_unloaded(source)
         image.load()
         return ImageOps.exif_transpose(image)
     except ImageDecodeError:
@@ -103,13 +109,8 @@ def decode_small_rgb(source: ImageSource, side: int) -> np.ndarray:
     formats are box-reduced after the decode. Not EXIF-oriented: a histogram
     does not care. Never smaller than `side` unless the photo is.
     """
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
     try:
-        image = Image.open(source, formats=IMAGE_FORMATS)
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise ImageDecodeError(
-                f"decompression bomb: {image.width}x{image.height} pixels is over the {MAX_IMAGE_PIXELS:,} limit")
+        image = _open_unloaded(source)
         factor = max(1, min(image.size) // side)
         if image.format in ("JPEG", "MPO") and factor > 1:
             image.draft("RGB", (image.width // factor, image.height // factor))

@@ -119,26 +119,11 @@ def superpixels(small_lightness: np.ndarray, small_features: np.ndarray, segment
 
 def spread_with_features(working_lightness: np.ndarray, residual: hint_module.Hints, features: np.ndarray,
                          pull: float, scale: int, **edge_options) -> np.ndarray:
-    """Return the residual (H, W, C) propagated on the `scale` times coarser grid of
-    hints.spread_coarse with feature edges (feature_edges), brought back up along L's edges."""
-    height, width = working_lightness.shape
-    small_height, small_width = -(-height // scale), -(-width // scale)
-    centre_rows = np.minimum(np.arange(small_height) * scale + scale // 2, height - 1)
-    centre_columns = np.minimum(np.arange(small_width) * scale + scale // 2, width - 1)
-    small_lightness = working_lightness[centre_rows][:, centre_columns]
-    flat = np.flatnonzero(residual.mask)
-    rows, columns = np.divmod(flat, width)
-    near = np.abs(working_lightness.ravel()[flat] - small_lightness[rows // scale, columns // scale]) \
-        <= 2 * hint_module.EDGE_L_SIGMA * 100.0
-    keep = near if near.any() else np.ones_like(near)
-    target = (rows[keep] // scale) * small_width + columns[keep] // scale
-    values = residual.ab.reshape(len(residual.mask.ravel()), -1)[flat[keep]]
-    counts = np.bincount(target, minlength=small_height * small_width)
-    mask = counts > 0
-    sums = np.stack([np.bincount(target, values[:, k], small_height * small_width)
-                     for k in range(values.shape[1])], axis=-1)
-    small_values = np.where(mask[:, None], sums / np.maximum(counts, 1)[:, None], 0.0)
-    small_values = small_values.reshape(small_height, small_width, -1)
+    """Return the residual (H, W, 2) propagated on the `scale` times coarser grid of
+    hints.coarse_hints with feature edges (feature_edges), brought back up along L's edges."""
+    small_lightness, small = hint_module.coarse_hints(working_lightness, residual, scale)
+    small_height, small_width = small_lightness.shape
+    mask, small_values = small.mask.ravel(), small.ab
     segments, hub_weight = edge_options.pop("segments", 0), edge_options.pop("hub_weight", 1.0)
     small_features = features_at(features, small_height, small_width)
     first, second, weights = feature_edges(small_lightness, small_features, **edge_options)
@@ -153,10 +138,7 @@ def spread_with_features(working_lightness: np.ndarray, residual: hint_module.Hi
     spread = hint_module.propagate_residual(values[:, None], np.concatenate([mask, np.zeros(hubs, bool)])[:, None],
                                             first, second, weights, pull * scale ** 2)
     spread = spread[:nodes, 0].reshape(small_height, small_width, -1)
-    up = hint_module.guided_upsample(small_lightness / 100.0, spread, working_lightness / 100.0,
-                                     hint_module.UPSAMPLE_RADIUS, hint_module.UPSAMPLE_EPS)
-    fixed = small_values.reshape(-1, small_values.shape[-1])[mask]
-    return np.clip(up, np.minimum(fixed.min(axis=0), 0.0), np.maximum(fixed.max(axis=0), 0.0))
+    return hint_module.upsample_residual(small_lightness, spread, working_lightness, small)
 
 
 def apply_hints_with_features(working_lightness: np.ndarray, model_ab: np.ndarray, hints: hint_module.Hints,

@@ -355,9 +355,8 @@ def guided_upsample(small_guide: np.ndarray, small_source: np.ndarray, guide: np
     return (up[0] * guide[..., None] + up[1]).astype(np.float32)
 
 
-def spread_coarse(working_lightness: np.ndarray, residual: Hints, pull: float, scale: int) -> np.ndarray:
-    """Return the hint residual (H, W, 2) propagated on a grid `scale` times coarser and brought back up
-    along L's edges: the minimisation of propagate_residual on a scale^2 times smaller graph.
+def coarse_hints(working_lightness: np.ndarray, residual: Hints, scale: int) -> tuple[np.ndarray, Hints]:
+    """Return the L of a grid `scale` times coarser and the hint residual pooled onto it.
 
     Each coarse pixel (a scale x scale block) takes the L of its block's centre
     pixel, not the block's mean: a mean halves a step of L that falls inside a
@@ -378,15 +377,28 @@ def spread_coarse(working_lightness: np.ndarray, residual: Hints, pull: float, s
     keep = near if near.any() else np.ones_like(near)   # a hint only along edges still counts
     small = _pooled_hints(residual.ab.reshape(-1, 2)[flat[keep]],
                           (rows[keep] // scale) * small_width + columns[keep] // scale, small_height, small_width)
-    first, second = grid_edges(small_height, small_width)
-    weights = lightness_weights(small_lightness, first, second)
-    # A pull p reaches ~1/sqrt(p) pixels; the same reach in pixels `scale` times larger needs p * scale^2.
-    spread = propagate_residual(small.ab, small.mask, first, second, weights, pull * scale ** 2)
+    return small_lightness, small
+
+
+def upsample_residual(small_lightness: np.ndarray, spread: np.ndarray, working_lightness: np.ndarray,
+                      small: Hints) -> np.ndarray:
+    """Return a residual solved on the coarse grid brought back up along L's edges (a guided filter)."""
     up = guided_upsample(small_lightness / 100.0, spread, working_lightness / 100.0, UPSAMPLE_RADIUS, UPSAMPLE_EPS)
     # The local linear fit overshoots beside a step of L: the exact solution
     # never goes past every hint's residual nor past 0 (where the pull leads).
     fixed = small.ab[small.mask]
     return np.clip(up, np.minimum(fixed.min(axis=0), 0.0), np.maximum(fixed.max(axis=0), 0.0))
+
+
+def spread_coarse(working_lightness: np.ndarray, residual: Hints, pull: float, scale: int) -> np.ndarray:
+    """Return the hint residual (H, W, 2) propagated on a grid `scale` times coarser (coarse_hints) and
+    brought back up along L's edges: the minimisation of propagate_residual on a scale^2 times smaller graph."""
+    small_lightness, small = coarse_hints(working_lightness, residual, scale)
+    first, second = grid_edges(*small_lightness.shape)
+    weights = lightness_weights(small_lightness, first, second)
+    # A pull p reaches ~1/sqrt(p) pixels; the same reach in pixels `scale` times larger needs p * scale^2.
+    spread = propagate_residual(small.ab, small.mask, first, second, weights, pull * scale ** 2)
+    return upsample_residual(small_lightness, spread, working_lightness, small)
 
 
 # --- the model's own view: class probabilities ----------------------------------
