@@ -76,11 +76,14 @@ for name, (height, width) in sizes.items():
     if mode == "both":   # the hinted run's own extra step, alone: steadier than a difference of two noisy times
         from colorize.inference.fullres import full_lightness, steer_with_hints
         lightness = full_lightness(gray)
-        ab = colorizer.predict_chroma([lightness])[0]
+        if colorizer.gives_hint_features():   # the shipped model: hints also follow its feature map
+            (ab,), (features,) = colorizer.predict_chroma_and_features([lightness])
+        else:
+            ab, features = colorizer.predict_chroma([lightness])[0], None
         best["steer"] = float("inf")
         for _ in range(rounds):
             start = time.perf_counter()
-            steer_with_hints(lightness, ab, hints)
+            steer_with_hints(lightness, ab, hints, features)
             best["steer"] = min(best["steer"], time.perf_counter() - start)
     result[name] = best
 result["peak_mib"] = peak_mib()

@@ -282,13 +282,22 @@ def float32_copy(model: keras.Model) -> keras.Model:
     0.078 s for a 512x332 photo, benchmarks/bench_gpu_training.py --cpu-smoke) and
     for no gain. The file is saved in float32 instead; the weights are float32 anyway.
     """
-    config = model.get_config()
-    converted = _float32_policies(config)
-    if converted == config:
+    if not _has_float16_layers(model):   # the usual case, and cheaper than a config round trip
         return model
-    copy = model.__class__.from_config(converted)
+    copy = model.__class__.from_config(_float32_policies(model.get_config()))
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _has_float16_layers(model) -> bool:
+    """Return whether any layer of `model`, nested models' layers included, computes in mixed_float16."""
+    stack = list(getattr(model, "layers", ()))
+    while stack:
+        layer = stack.pop()
+        if getattr(getattr(layer, "dtype_policy", None), "name", None) == "mixed_float16":
+            return True
+        stack.extend(getattr(layer, "layers", ()))
+    return False
 
 
 def _float32_policies(value):
