@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line  # noqa: E402
-from bench_hints import score  # noqa: E402
+from bench_hints import add_photo_set_arguments, score  # noqa: E402
 
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset  # noqa: E402
 from colorize.evaluation import metrics  # noqa: E402
@@ -103,15 +103,8 @@ def methods() -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--data", default="default")
-    parser.add_argument("--test-size", type=int, default=42)
-    parser.add_argument("--split-seed", type=int, default=42)
-    parser.add_argument("--split", choices=("test", "validation", "none"), default="validation")
-    parser.add_argument("--outside", type=Path, metavar="FOLDER")
+    add_photo_set_arguments(parser, split="validation")
     parser.add_argument("--count", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0, help="photo i's points use seed + i")
-    parser.add_argument("--limit", type=int, help="at most this many photos per set")
     parser.add_argument("--methods", help="comma-separated names (default: all)")
     parser.add_argument("--matching",
                         help="only the methods whose name holds one of these texts, a|b (and model, plain)")

@@ -124,17 +124,23 @@ def table(name: str, photos, methods: dict, counts, seed: int) -> list[str]:
     return lines
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_photo_set_arguments(parser: argparse.ArgumentParser, split: str) -> None:
+    """Add the options that pick the model and the photos (a split of --data, the outside album), shared
+    with bench_hint_affinities.py."""
     parser.add_argument("--model", default="default")
     parser.add_argument("--data", default="default")
     parser.add_argument("--test-size", type=int, default=42)
     parser.add_argument("--split-seed", type=int, default=42)
-    parser.add_argument("--split", choices=("test", "validation", "none"), default="test")
+    parser.add_argument("--split", choices=("test", "validation", "none"), default=split)
     parser.add_argument("--outside", type=Path, metavar="FOLDER")
-    parser.add_argument("--counts", default=",".join(map(str, COUNTS)))
     parser.add_argument("--seed", type=int, default=0, help="photo i's points use seed + i")
     parser.add_argument("--limit", type=int, help="at most this many photos per set")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_photo_set_arguments(parser, split="test")
+    parser.add_argument("--counts", default=",".join(map(str, COUNTS)))
     parser.add_argument("--select", action="store_true",
                         help="compare the plain propagation's pulls and solve sizes at 10 points instead")
     parser.add_argument("--improved", default=",".join(f"{k}={v}" for k, v in hint_module.IMPROVED.items()),
