@@ -158,6 +158,14 @@ GRID_THUMBNAIL_SIDE = 320    # long side of each image in a grid
 # Dataset split
 VALIDATION_FRACTION = 0.2
 DEFAULT_SEED = 42
+# Each epoch validates on a fixed seeded sample of this many validation photos (all of
+# them when there are fewer); the whole validation split is scored once, after training.
+# A 20,000-photo set holds out 3,990 for validation: scoring all of them every epoch
+# costs minutes an epoch on a CPU, while the monitor (ReduceLROnPlateau, EarlyStopping,
+# the best checkpoint) only compares epochs with each other, and on the same photos
+# every epoch that comparison is fair; a few hundred photos keep it from hinging on a
+# handful of scenes. BENCHMARKS.md (issue 27) has its share of an epoch's time.
+VALIDATION_SAMPLE_PHOTOS = 300
 
 # Training run folder (runfolder.py; also callbacks.py, distributed.py, report.py): OUTPUT/models/<run>/...
 MODEL_FILE_NAME = "model.keras"

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from typing import Sequence
 
-from colorize.constants import VALIDATION_FRACTION
+from colorize.constants import VALIDATION_FRACTION, VALIDATION_SAMPLE_PHOTOS
 from colorize.dataset.scan import ScannedFile
 from colorize.defaults import default_test_size
 from colorize.errors import DatasetError, UsageError
@@ -46,3 +46,15 @@ def split_dataset(files: Sequence[ScannedFile], train_size: int | None, test_siz
     validation_count = max(1, round(len(pool) * VALIDATION_FRACTION))
     return DatasetSplit(train=tuple(pool[validation_count:]),
                         validation=tuple(pool[:validation_count]), test=tuple(test))
+
+
+def validation_sample(validation: Sequence[ScannedFile], seed: int) -> tuple[ScannedFile, ...]:
+    """Return the validation photos every epoch is scored on: all, or a seeded sample of VALIDATION_SAMPLE_PHOTOS.
+
+    The same photos every epoch (and with every strategy), in split order, so the
+    monitor compares epochs on equal terms; the whole split is scored once after training.
+    """
+    if len(validation) <= VALIDATION_SAMPLE_PHOTOS:
+        return tuple(validation)
+    chosen = sorted(random.Random(seed).sample(range(len(validation)), VALIDATION_SAMPLE_PHOTOS))
+    return tuple(validation[index] for index in chosen)

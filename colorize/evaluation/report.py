@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -206,6 +206,7 @@ class RunOutcome:
     interrupted: bool                 # stopped by Ctrl-C
     seconds: float                    # training time
     test_table: list[str]             # evaluate.format_table of the test split's metrics ([] without one)
+    validation: dict = field(default_factory=dict)   # train.score_whole_validation: the whole split, once
 
 
 def summary_lines(config: TrainConfig, outcome: RunOutcome, history: list[dict], metrics: dict) -> list[str]:
@@ -226,6 +227,11 @@ def summary_lines(config: TrainConfig, outcome: RunOutcome, history: list[dict],
         kept = "kept" if config.save_best else "the model keeps the last epoch"
         lines.append(f"Best {config.monitor}: {best[config.monitor]:.4f} at epoch {int(best.get('epoch', 0)) + 1} "
                      f"({kept})")
+    if outcome.validation:
+        whole = outcome.validation
+        lines.append(f"Whole validation split ({whole['photos']} photos): val_loss {whole['val_loss']:.4f}"
+                     + (f" (each epoch validated on a fixed sample of {whole['epoch_sample']})"
+                        if whole["epoch_sample"] < whole["photos"] else ""))
     if outcome.test_table:
         lines += ["", f"Test split, {metrics.get('images', 0)} photos (model vs gray baseline):",
                   *outcome.test_table]
@@ -247,7 +253,8 @@ def write_run_report(model, config: TrainConfig, outcome: RunOutcome, metrics: d
         files["diagram"] = run_dir / DIAGRAM_FILE_NAME
     summary = [*summary_lines(config, outcome, history, metrics), "", diagram_note or "", model_summary_text(model)]
     files["summary"] = write_text(run_dir / SUMMARY_FILE_NAME, "\n".join(summary) + "\n")
-    record = {**metrics, "interrupted": outcome.interrupted, "epochs_run": len(history), "monitor": config.monitor}
+    record = {**metrics, "interrupted": outcome.interrupted, "epochs_run": len(history), "monitor": config.monitor,
+              **({"validation": outcome.validation} if outcome.validation else {})}
     files["metrics"] = write_json(run_dir / METRICS_FILE_NAME, record)
     return files
 

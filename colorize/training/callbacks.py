@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -207,3 +208,22 @@ class QuietFirstStep(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._silence.close()
+
+
+class AnnounceFirstStep(keras.callbacks.Callback):
+    """Say when the first training step has run: it builds the graph (seconds), and a log file
+    (verbose=2) shows nothing else until the first epoch ends, minutes later on a big set."""
+
+    def __init__(self, notify: Notify):
+        super().__init__()
+        self.notify = notify
+        self._started: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self._started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._started is not None:
+            self.notify(f"Training: the first step took {time.monotonic() - self._started:.0f} s "
+                        "(building the graph); the rest run faster.")
+            self._started = None

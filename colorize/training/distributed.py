@@ -78,6 +78,9 @@ def distribute_datasets(strategy, config, split, global_batch: int) -> tuple:
     of steps (a worker that ran out early would stall the all-reduce).
     """
     from colorize.dataset.loader import make_dataset
+    from colorize.dataset.split import validation_sample
+
+    validation = validation_sample(split.validation, config.effective_split_seed)   # each epoch's fixed sample
 
     def shard(files: Sequence, context) -> tuple:
         return tuple(files[context.input_pipeline_id::context.num_input_pipelines])
@@ -88,7 +91,7 @@ def distribute_datasets(strategy, config, split, global_batch: int) -> tuple:
                             seed=config.seed + context.input_pipeline_id, noise=config.noise, repeat=True)
 
     def validation_fn(context):
-        return make_dataset(shard(split.validation, context), config.image_size,
+        return make_dataset(shard(validation, context), config.image_size,
                             context.get_per_replica_batch_size(global_batch), training=False)
 
     return (strategy.distribute_datasets_from_function(train_fn),
@@ -244,8 +247,12 @@ def train_multiworker(trainee, config, split, run_dir: Path, strategy=None, init
     check_split_for_workers(split, role)
     global_batch = config.batch_size * strategy.num_replicas_in_sync
     steps = training_steps_per_epoch(config, split, global_batch)
+    from colorize.dataset.split import validation_sample
+
+    sample = len(validation_sample(split.validation, config.effective_split_seed))
     notify(f"Multi-worker training: this is {role.describe()}; {strategy.num_replicas_in_sync} replicas, "
-           f"{global_batch} images per step, {steps} steps per epoch.")
+           f"{global_batch} images per step, {steps} steps per epoch, each validated on {sample} of the "
+           f"{len(split.validation)} validation photos.")
     fit_model = trainee.fit_model
     with strategy.scope():   # BackupAndRestore and the broadcast need the optimizer's slots
         if not fit_model.optimizer.built:

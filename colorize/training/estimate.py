@@ -15,14 +15,16 @@ from colorize.constants import ESTIMATE_TIMED_STEPS
 class TimeEstimate:
     """How long training will take here, from a few measured steps."""
     seconds_per_image: float          # one training image (forward + backward + loading)
-    seconds_per_epoch: float          # training split + validation split
-    seconds_total: float              # every epoch still to run, plus the start-up
+    seconds_per_epoch: float          # an epoch's training steps + its validation sample
+    seconds_total: float              # every epoch still to run, the start-up and the final validation
     epochs: int = 0
     seconds_startup: float = 0.0      # graph tracing of the first train and validation steps
+    seconds_final_validation: float = 0.0   # the whole validation split, scored once after training
 
     def for_epochs(self, epochs: int) -> "TimeEstimate":
         """Return the same measurement for `epochs` epochs."""
-        return replace(self, epochs=epochs, seconds_total=self.seconds_startup + self.seconds_per_epoch * epochs)
+        return replace(self, epochs=epochs, seconds_total=self.seconds_startup + self.seconds_per_epoch * epochs
+                       + self.seconds_final_validation)
 
     def describe(self) -> str:
         """Return e.g. 'about 40 s per epoch, 7 min total for 10 epochs on this machine'."""
@@ -51,6 +53,7 @@ def measure_training_time(config: TrainConfig, split, trainee, strategy=None,
     import keras
 
     from colorize.dataset.loader import make_dataset, training_steps_per_epoch
+    from colorize.dataset.split import validation_sample
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
@@ -62,10 +65,14 @@ def measure_training_time(config: TrainConfig, split, trainee, strategy=None,
     train_start, train_cost = _seconds_per_image(probe, train_batches, ESTIMATE_TIMED_STEPS, train=True)
     validation_start, validation_cost = _seconds_per_image(probe, validation_batches, 1, train=False)
     trained_per_epoch = training_steps_per_epoch(config, split) * config.batch_size
-    per_epoch = train_cost * trained_per_epoch + validation_cost * len(split.validation)
+    # Each epoch validates on the fixed sample; the whole split is scored once at the end.
+    sample = validation_sample(split.validation, config.effective_split_seed)
+    per_epoch = train_cost * trained_per_epoch + validation_cost * len(sample)
+    final_validation = validation_cost * len(split.validation)
     epochs = config.epochs if epochs is None else epochs
     startup = train_start + validation_start
-    return TimeEstimate(train_cost, per_epoch, startup + per_epoch * epochs, epochs, startup)
+    return TimeEstimate(train_cost, per_epoch, startup + per_epoch * epochs + final_validation, epochs, startup,
+                        final_validation)
 
 
 def _seconds_per_image(model, batches, steps: int, train: bool) -> tuple[float, float]:

@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 from colorize.training import runfolder
 from colorize.config import TrainConfig
+from colorize.dataset.split import validation_sample
 from colorize.errors import DatasetError, ModelError, UsageError
 from colorize.training.estimate import TimeEstimate, measure_training_time
 from colorize.training.strategy import detect_devices
@@ -45,6 +46,7 @@ class TrainResult:
     files: dict[str, Path] = field(default_factory=dict)   # every file written, by role
     resumed_from: int = 0             # epoch a killed run was continued from (0: a fresh run)
     rounds: list[dict] = field(default_factory=list)   # self-training: the teacher's and each round's figures
+    validation: dict = field(default_factory=dict)     # the whole validation split scored once after training
 
 
 def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, progress: Progress | None = None,
@@ -77,6 +79,7 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
     run_dir, initial_epoch = runfolder.open_run(
         config, lambda: runfolder.run_record(config, scan, split, devices, trainee), notify)
     if estimate is None and initial_epoch < config.epochs and config.strategy != "multiworker":
+        notify("Measuring how long training will take (a few real training steps) ...")
         estimate = estimate_training_time(config, split, trainee, devices.strategy, config.epochs - initial_epoch)
         notify(f"Training will take {estimate.describe()}.")
     started = time.monotonic()
@@ -86,14 +89,16 @@ def train_model(config: TrainConfig, notify: Notify | None = None, scan=None, pr
         return TrainResult(run_dir, None, None, {}, interrupted, files, initial_epoch)
     seconds = time.monotonic() - started
     notify(f"Saved the model: {files['model']}")
+    validation = score_whole_validation(trained.fit_model, config, split, notify)
     metrics, results_dir = evaluate_test_split(trained.model, config, split, run_dir.name, progress,
                                                trained.fit_model, notify)
     outcome = RunOutcome(run_dir, devices.description, _describe_data(scan, split, extra),
                          int(trained.model.count_params()), initial_epoch, interrupted, seconds,
-                         format_table(metrics) if metrics else [])
+                         format_table(metrics) if metrics else [], validation)
     files.update(write_run_report(trained.model, config, outcome, metrics, notify))
     files.update(runfolder.recorded_files(run_dir, metrics.get("grids", [])))
-    return TrainResult(run_dir, results_dir, files["model"], metrics, interrupted, files, initial_epoch)
+    return TrainResult(run_dir, results_dir, files["model"], metrics, interrupted, files, initial_epoch,
+                       validation=validation)
 
 
 def validate_config(config: TrainConfig) -> None:
@@ -250,8 +255,10 @@ def prepare_model(config: TrainConfig, split, strategy=None, notify: Notify = _q
         if config.model == "new":
             classes = (_training_photo_classes(split, notify, seed=config.seed)
                        if has_class_head(config.preset) else None)
+            notify(f"Building a new model of the {config.preset!r} preset ...")
             model = build_model(config.preset, classes, head_dropout=STUDENT_DROPOUT if student else 0.0)
         else:
+            notify(f"Loading the model to continue: {config.model} ...")
             model = _load_model_to_continue(config)
             classes = (_training_photo_classes(split, notify,
                                                ab_classes.class_head_settings(model)["centres"], config.seed)
@@ -314,26 +321,51 @@ def make_training_data(config: TrainConfig, split, pseudo_labels: Sequence[Path]
     else:
         training = make_dataset(split.train, config.image_size, config.batch_size, training=True,
                                 seed=config.seed, noise=config.noise, repeat=True)
-    validation = make_dataset(split.validation, config.image_size, config.batch_size, training=False,
-                              seed=config.seed)
+    validation = make_dataset(validation_sample(split.validation, config.effective_split_seed), config.image_size,
+                              config.batch_size, training=False, seed=config.seed)
     return training, validation
+
+
+def score_whole_validation(fit_model, config: TrainConfig, split, notify: Notify = _quiet) -> dict:
+    """Score the saved model on the whole validation split, once; return {"photos": N, "val_loss": ..., ...}.
+
+    Each epoch validated on a fixed sample (split.validation_sample); this is the
+    figure for all of the held-out validation photos.
+    """
+    from colorize.dataset.loader import make_dataset
+
+    sample = len(validation_sample(split.validation, config.effective_split_seed))
+    count = len(split.validation)
+    notify(f"Scoring the model on all {count} validation photos ..." if sample < count else
+           f"Scoring the model on the {count} validation photos ...")
+    scores = fit_model.evaluate(make_dataset(split.validation, config.image_size, config.batch_size,
+                                             training=False, seed=config.seed), verbose=0, return_dict=True)
+    figures = {f"val_{name}": float(value) for name, value in scores.items()}
+    notify(f"Validation loss on all {count} validation photos: {figures['val_loss']:.4f}"
+           + (f" (each epoch validated on a fixed sample of {sample})." if sample < count else "."))
+    return {"photos": count, "epoch_sample": sample, **figures}
 
 
 def fit_model(model, config: TrainConfig, split, run_dir: Path, initial_epoch: int = 0,
               notify: Notify = _quiet, pseudo_labels: Sequence[Path] | None = None) -> bool:
     """Train `model` in place with the run's callbacks; return True when Ctrl-C stopped it."""
-    from colorize.training.callbacks import QuietFirstStep, StopOnInterrupt, build_callbacks
+    from colorize.training.callbacks import AnnounceFirstStep, QuietFirstStep, StopOnInterrupt, build_callbacks
     from colorize.dataset.loader import training_steps_per_epoch
 
     stopper, quiet = StopOnInterrupt(notify), QuietFirstStep()
     training, validation = make_training_data(config, split, pseudo_labels)
+    steps, epochs = training_steps_per_epoch(config, split), config.epochs - initial_epoch
+    sample, count = len(validation_sample(split.validation, config.effective_split_seed)), len(split.validation)
+    notify(f"Training {epochs} epoch{'s' if epochs != 1 else ''} of {steps} steps, each validated on "
+           + (f"a fixed sample of {sample} of the {count} validation photos ..." if sample < count else
+              f"the {count} validation photos ..."))
     # One line per epoch when the output is a log file; Keras's live bar on a terminal.
     verbose = 1 if sys.stdout.isatty() else 2
     with stopper.catching_sigint(), quiet:
         # shuffle=False: the tf.data pipeline shuffles itself (Keras would only warn).
         model.fit(training, validation_data=validation, epochs=config.epochs, shuffle=False,
-                  steps_per_epoch=training_steps_per_epoch(config, split),
-                  callbacks=[stopper, quiet, *build_callbacks(config, run_dir, initial_epoch,
-                                                              averaged=bool(model.optimizer.use_ema))],
+                  steps_per_epoch=steps,
+                  callbacks=[stopper, quiet, AnnounceFirstStep(notify),
+                             *build_callbacks(config, run_dir, initial_epoch, averaged=bool(model.optimizer.use_ema))],
                   verbose=verbose)
     return stopper.interrupted
