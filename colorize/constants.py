@@ -128,16 +128,25 @@ FILM_PRESET = "medium"        # x264's default speed/size trade-off
 # frame to frame. bench_film.py (weight 0.2): flicker of 8x8 patches 0.48 ab with it, 0.61
 # without; frame by frame 1.07 and 1.17; files 8% larger.
 FILM_TUNE = "grain"
+# x264's chroma QP offset: negative gives colour more bits, so less of the encoder's own
+# chroma noise. bench_film.py's grainy colour truth through H.264, flicker per pixel (8x8):
+# 0.763 (0.289) at 0, 0.728 (0.212) at -8; frame by frame 1.257 at 0, 1.264 at -8 (-2 to
+# -6 gave 1.27-1.30, +4 1.39; -12 encodes as -8). Steady colour: see below. Files 5% larger.
+FILM_CHROMA_QP_OFFSET = -8
 FILM_SEGMENT_FRAMES = 240     # frames per finished part: a killed run loses at most this many
 FILM_MAX_PIXELS = 7680 * 4320  # a frame above 8K is refused as an absurd size
-# Steady colour, measured with benchmarks/bench_film.py (3 panned shots of data/default
-# photos, grain 6, shipped model; flicker before encoding, frame by frame 1.11 ab):
-# weight 0.25 gives 0.53 with FILM_L_CHANGE 10, 0.49 with 20, 0.47 with 40, 0.46
-# with the check off; 0.15 gives 0.39; hue recall rises a little as the weight falls
-# (32.8% frame by frame, 33.5-34.3%). 0.2 and 20 keep most of the gain with a guard
-# against colour dragged over things that move on their own.
-FILM_NEW_FRAME_WEIGHT = 0.2   # the new frame's share of the running ab average (1.0: frame by frame)
-FILM_L_CHANGE = 20.0          # L units: pixels whose L changed this much after the shift take the new ab
+# Steady colour, chosen with benchmarks/bench_film_steady.py (480x360, grain 6, shipped
+# model, after H.264): flicker per pixel on bench_film.py's 3 panned shots, and hue recall
+# where a photo's crop sliding over another photo just was (the ghost the average drags;
+# frame by frame 1.264 and 98.7%). Weight / guard / chroma offset: 0.2/20/0 0.681, 92.8%;
+# 0.2/20/-8 0.650, 92.9%; 0.1/20/-8 0.588, 90.9%; 0.1/10/-8 0.615, 95.6%; 0.1/6/-8 0.649,
+# 97.3%. The guard looks at the 3x3 mean of the signed L change: grain moves L ~3 units
+# a pixel and cancels in the mean, so the guard can sit at 10 without opening everywhere
+# (on each pixel's change at 20, as before, weight 0.2 gave 0.694 in BENCHMARKS.md).
+# Pan hue recall 33.4-33.7% for all (frame by frame 32.8%).
+FILM_NEW_FRAME_WEIGHT = 0.1   # the new frame's share of the running ab average (1.0: frame by frame)
+FILM_L_CHANGE = 10.0          # L units: where the 3x3 mean L change after the shift is this, the new ab wins
+FILM_L_BOX = 3                # side, in working-size pixels, of the box the L change is averaged over
 FILM_HISTOGRAM_BINS = 32
 # Between frames of a panned shot the L histograms differ by at most 0.022 (grain 6 or
 # 15); between consecutive photos of data/default (a cut) by 0.55 at the median, and

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from colorize.constants import (FILM_CRF, FILM_KEEP_SUFFIXES, FILM_MAX_PIXELS, FILM_NEW_FRAME_WEIGHT,
-                                FILM_PRESET, FILM_SEGMENT_FRAMES, FILM_TUNE)
+from colorize.constants import (FILM_CHROMA_QP_OFFSET, FILM_CRF, FILM_KEEP_SUFFIXES, FILM_MAX_PIXELS,
+                                FILM_NEW_FRAME_WEIGHT, FILM_PRESET, FILM_SEGMENT_FRAMES, FILM_TUNE)
 from colorize.errors import DatasetError, OutputError
 from colorize.inference.fullres import full_lightness, merge_full_resolution, resize_plane
 from colorize.inference.steady import SteadyChroma, SteadyState
@@ -197,7 +197,8 @@ def _add_video_stream(container, info: FilmInfo):
     even = info.width % 2 == 0 and info.height % 2 == 0
     stream.pix_fmt = "yuv420p" if even else "yuv444p"
     stream.time_base = 1 / info.rate
-    stream.options = {"crf": str(FILM_CRF), "preset": FILM_PRESET, "tune": FILM_TUNE, "bf": "0"}
+    stream.options = {"crf": str(FILM_CRF), "preset": FILM_PRESET, "tune": FILM_TUNE, "bf": "0",
+                      "chromaoffset": str(FILM_CHROMA_QP_OFFSET)}
     return stream
 
 

@@ -5,7 +5,8 @@ frame to frame (flicker). Here the predicted ab (at the model's working size)
 is averaged over time: each frame's ab is blended with the running average
 carried along the motion (one global shift per frame, found by phase
 correlation of L), and where L itself changed after that shift (something
-moved on its own, or the shift is wrong) the new frame's ab wins. At a scene
+moved on its own, or the shift is wrong) the new frame's ab wins; that change
+is averaged over a small box first, so film grain alone does not trip it. At a scene
 cut (found from the change of L's histogram) the average starts again, so one
 shot's colours never bleed into the next. Pure numpy: no model, no files.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorize.constants import (FILM_CUT_DISTANCE, FILM_HISTOGRAM_BINS, FILM_L_CHANGE,
+from colorize.constants import (FILM_CUT_DISTANCE, FILM_HISTOGRAM_BINS, FILM_L_BOX, FILM_L_CHANGE,
                                 FILM_NEW_FRAME_WEIGHT)
 
 
@@ -51,6 +52,15 @@ def shifted(plane: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return plane[rows][:, columns]
 
 
+def box_mean(plane: np.ndarray, side: int = FILM_L_BOX) -> np.ndarray:
+    """Return the mean of each pixel's side x side neighbourhood (odd side; edges repeated)."""
+    reach = side // 2
+    padded = np.pad(plane, reach, mode="edge")
+    height, width = plane.shape
+    total = sum(padded[row:row + height, column:column + width] for row in range(side) for column in range(side))
+    return total / float(side * side)
+
+
 @dataclass
 class SteadyState:
     """What carries from one frame to the next (saved beside a film's finished parts to resume)."""
@@ -63,9 +73,10 @@ class SteadyChroma:
     """Smooths a film's ab over time, frame by frame; `weight` 1.0 turns it off."""
 
     def __init__(self, weight: float = FILM_NEW_FRAME_WEIGHT, cut: float = FILM_CUT_DISTANCE,
-                 state: SteadyState | None = None):
+                 state: SteadyState | None = None, l_change: float = FILM_L_CHANGE):
         self.weight = weight
         self.cut = cut
+        self.l_change = l_change
         self.state = state
         self.cuts = 0   # scene cuts seen (the first frame is not one)
 
@@ -83,7 +94,8 @@ class SteadyChroma:
             carried_l = shifted(previous.lightness, dy, dx)
             carried_ab = shifted(previous.ab, dy, dx)
             # Where L disagrees after the shift, the old colour belongs elsewhere: trust the new frame.
-            change = np.clip(np.abs(lightness - carried_l) / FILM_L_CHANGE, 0.0, 1.0)[..., None]
+            # The signed difference is averaged first: grain's cancels, a moved thing's stays.
+            change = np.clip(np.abs(box_mean(lightness - carried_l)) / self.l_change, 0.0, 1.0)[..., None]
             weight = self.weight + (1.0 - self.weight) * change
             steady = (weight * ab + (1.0 - weight) * carried_ab).astype(np.float32)
         self.state = SteadyState(lightness, steady, current)
