@@ -7,7 +7,8 @@ Not every number lives here. Defaults the front ends offer are in defaults.py
 models/presets.py). Numbers private to one algorithm stay beside it, explained
 there: the ab-class grid of Zhang et al. (models/ab_classes.py),
 EfficientNet-Lite0's fixed architecture and weight-file format
-(models/encoder.py), the U-Net's activation slope (models/model.py), the teacher's confidence scale
+(models/encoder.py), the U-Net's activation slope (models/model.py), the hint branch's width and
+reach (models/hint_model.py), the teacher's confidence scale
 (training/pseudolabel.py), the loader's seed offsets (dataset/loader.py), the
 colour hints' patch and propagation (inference/hints.py), how many points
 where-to-hint suggests and how far apart (inference/hint_advice.py), ensemble's no-hue

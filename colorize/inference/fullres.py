@@ -131,7 +131,7 @@ def _chroma_and_features(colorizer: ChromaSource, lightnesses: list[np.ndarray],
     """Return the ab of each L and, when some image has hints and the model gives them, its feature maps."""
     hinted = any(image_hints is not None and image_hints.mask.any() for image_hints in hints)
     if hinted and getattr(colorizer, "gives_hint_features", lambda: False)():
-        return colorizer.predict_chroma_and_features(lightnesses)
+        return colorizer.predict_chroma_and_features(lightnesses, hints)
     return colorizer.predict_chroma(lightnesses), [None] * len(lightnesses)
 
 

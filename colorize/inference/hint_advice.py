@@ -51,13 +51,19 @@ class HintAdvisor:
 
         self.colorizer = colorizer
         self.centres = np.asarray(ab_classes.class_head_settings(model)["centres"], np.float32)
+        from colorize.models.hint_model import has_hint_inputs
+
         self.probabilities = keras.Model(model.inputs, model.get_layer(ab_classes.PROBABILITIES_LAYER).output)
+        self.takes_hints = has_hint_inputs(model)   # asked before any hint: a hint model's own guess
 
     def _distribution(self, lightness: np.ndarray) -> np.ndarray:
         """Return the class probabilities (h, w, Q) of a full-size L, at the head's stride."""
         working = resize_plane(lightness, *self.colorizer.working_size(*lightness.shape))
         model_input = color.normalize_l(working)[None, ..., None].astype(np.float32)
-        return np.asarray(self.probabilities(model_input, training=False), np.float32)[0]
+        from colorize.models.hint_model import call_inputs
+
+        return np.asarray(self.probabilities(call_inputs(self.takes_hints, model_input), training=False),
+                          np.float32)[0]
 
     def advise(self, image: np.ndarray) -> HintAdvice:
         """Return the uncertainty map and suggested points for a uint8 photo (gray or colour)."""

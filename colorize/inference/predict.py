@@ -68,8 +68,11 @@ class Colorizer:
 
     def __init__(self, model: "keras.Model", working_long_side: int = PREDICT_LONG_SIDE,
                  smooth: bool = True):
+        from colorize.models.hint_model import has_hint_inputs
+
         self.model = model
         self.info = inspect_model(model)
+        self.takes_hints = has_hint_inputs(model)   # a hint model (models/hint_model.py) reads them itself
         self.working_long_side = working_long_side
         self.smooth = smooth   # False gives the model's raw ab (benchmarks compare both)
         self._run_model = None
@@ -128,9 +131,16 @@ class Colorizer:
 
         return self.info.kind == "ab" and any(layer.name == FEATURE_LAYER for layer in self.model.layers)
 
-    def predict_chroma_and_features(self, lightnesses: Sequence[np.ndarray]) -> tuple[list, list]:
-        """Return predict_chroma's ab and, from the same model run, each input's hint feature map."""
+    def predict_chroma_and_features(self, lightnesses: Sequence[np.ndarray],
+                                    hints: "Sequence[Hints | None] | None" = None) -> tuple[list, list]:
+        """Return predict_chroma's ab and, from the same model run, each input's hint feature map.
+
+        A model that takes hints gets each image's `hints` (at its working size) as input.
+        """
+        from colorize.models.hint_model import call_inputs
+
         prepared = [self._prepare(lightness) for lightness in lightnesses]
+        hints = list(hints) if hints is not None else [None] * len(prepared)
         if self._run_with_features is None:
             import tensorflow as tf
 
@@ -139,12 +149,26 @@ class Colorizer:
             both = feature_model(self.model, (FEATURE_LAYER,))
             self._run_with_features = tf.function(lambda batch: both(batch, training=False), reduce_retracing=True)
         chroma, features = [], []
-        for item in prepared:   # one at a time: hints are a person's few photos, sizes differ
-            output, feature_map = self._run_with_features(item.model_input[None])
+        for item, image_hints in zip(prepared, hints):   # one at a time: hints are a person's few photos
+            planes = self._hint_planes(item, image_hints) if self.takes_hints else (None, None)
+            output, feature_map = self._run_with_features(call_inputs(self.takes_hints, item.model_input[None],
+                                                                      *planes))
             ab = self._ab_of(np.asarray(output, np.float32)[0])
             chroma.append(smooth_chroma(item.working_lightness, ab) if self.smooth else ab)
             features.append(np.asarray(feature_map, np.float32)[0])
         return chroma, features
+
+    @staticmethod
+    def _hint_planes(item: _PreparedImage, image_hints: "Hints | None") -> tuple:
+        """Return a hint model's (planes, mask) batch of one for hints given at the photo's full size."""
+        from colorize.inference.hints import hints_at_size
+        from colorize.models.hint_model import hint_planes
+
+        if image_hints is None:
+            return None, None
+        working = hints_at_size(image_hints, *item.model_input.shape[:2])
+        planes, mask = hint_planes(working.mask, working.ab)
+        return planes[None], mask[None]
 
     def _model_function(self):
         """Return the model as a traced function: ~25% faster than eager calls on
@@ -153,8 +177,11 @@ class Colorizer:
         if self._run_model is None:
             import tensorflow as tf
 
-            model = self.model
-            self._run_model = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+            from colorize.models.hint_model import call_inputs
+
+            model, takes_hints = self.model, self.takes_hints
+            self._run_model = tf.function(lambda batch: model(call_inputs(takes_hints, batch), training=False),
+                                          reduce_retracing=True)
         return self._run_model
 
     def _ab_of(self, output: np.ndarray) -> np.ndarray:

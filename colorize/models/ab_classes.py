@@ -197,7 +197,7 @@ def append_annealed_mean(logits_model: keras.Model, centres: np.ndarray, tempera
     centres, UpSampling2D), so the file loads anywhere, .h5 included, and still
     takes L and gives ab / AB_SCALE. T lives in the Rescaling layer's config.
     """
-    logits = logits_model.get_layer(LOGITS_LAYER).output
+    logits = logits_model.outputs[0]
     scaled = keras.layers.Rescaling(1.0 / temperature, name=TEMPERATURE_LAYER, dtype="float32")(logits)
     probabilities = keras.layers.Softmax(name=PROBABILITIES_LAYER, dtype="float32")(scaled)
     expectation = keras.layers.Conv2D(2, 1, use_bias=False, trainable=False, dtype="float32",
@@ -222,7 +222,8 @@ def has_class_head(model: keras.Model) -> bool:
 
 def logits_view(model: keras.Model) -> keras.Model:
     """Return the model from L to the ab logits (sharing its layers): what training fits."""
-    return keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output, name=f"{model.name}_logits")
+    # The temperature's input, not LOGITS_LAYER's output: a hint model adds its branch after that layer.
+    return keras.Model(model.inputs, model.get_layer(TEMPERATURE_LAYER).input, name=f"{model.name}_logits")
 
 
 def class_head_settings(model: keras.Model) -> dict:

@@ -80,13 +80,15 @@ def _ab_regression_head(inputs, x, name: str) -> keras.Model:
 
 
 def build_pretrained_unet(classes: "ab_classes.AbClasses", preset: str = "pretrained",
-                          name: str = "colorize_pretrained", head_dropout: float = 0.0) -> keras.Model:
+                          name: str = "colorize_pretrained", head_dropout: float = 0.0,
+                          hint_branch: "HintBranch | None" = None) -> keras.Model:
     """Return the inference model: L -> gray RGB -> ImageNet encoder -> U-Net decoder -> ab classes -> ab.
 
     The encoder is frozen (its BatchNorm statistics stay ImageNet's); the
     decoder climbs from stride 32 to the head's stride with skips from the
     encoder at every stride on the way. `logits_view` of the result is what
-    training fits.
+    training fits. With a `hint_branch` (hint_model.py) the model also takes
+    hints, which the branch adds to the decoder at every stride and to the logits.
     """
     from colorize.models import encoder
 
@@ -106,16 +108,23 @@ def build_pretrained_unet(classes: "ab_classes.AbClasses", preset: str = "pretra
                  for index, skip in enumerate(skips)]
     stride_levels = {2 ** (index + 1): skip for index, skip in enumerate(skips)}
     x, stride = _fuse_global_context(skips[-1], settings.get("global_context", 0)), 32
+    if hint_branch is not None:
+        hint_branch.at_context(x)
     for filters in settings["decoder_widths"]:
         stride //= 2
         x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"decoder{stride}_up")(x)
         x = _conv_unit(x, filters, f"decoder{stride}_reduce")
         x = keras.layers.Concatenate(name=f"decoder{stride}_skip")([x, stride_levels[stride]])
         x = _conv_block(x, filters, f"decoder{stride}")
+        if hint_branch is not None:
+            x = hint_branch.at_level(x, stride, filters)
         if stride == settings["head_stride"]:
             break
     x = _student_dropout(x, head_dropout)
     logits = keras.layers.Conv2D(classes.count, 1, dtype="float32", name=ab_classes.LOGITS_LAYER)(x)
+    if hint_branch is not None:
+        logits = hint_branch.on_logits(logits, classes.count)
+        inputs = [inputs, *hint_branch.inputs]
     logits_model = keras.Model(inputs, logits, name=name)
     return ab_classes.append_annealed_mean(logits_model, classes.centres, settings["temperature"],
                                            settings["head_stride"], name=name)

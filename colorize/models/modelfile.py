@@ -123,9 +123,13 @@ def _downsampling_factor(model: "keras.Model") -> int:
     """
     import keras
 
+    from colorize.models.hint_model import BRANCH_PREFIX
+
     factor = 1
     for layer in _all_layers(model):
-        if isinstance(layer, (keras.layers.Conv2DTranspose, keras.layers.UpSampling2D)):
+        # A hint model's branch pools the hints to each stride the decoder already has (hint_model.py).
+        if isinstance(layer, (keras.layers.Conv2DTranspose, keras.layers.UpSampling2D)) or \
+                layer.name.startswith(BRANCH_PREFIX):
             continue
         strides = getattr(layer, "strides", None)
         if isinstance(strides, (tuple, list)) and len(strides) == 2:
@@ -135,7 +139,10 @@ def _downsampling_factor(model: "keras.Model") -> int:
 
 def inspect_model(model: "keras.Model") -> ModelInfo:
     """Return what `model` expects and predicts; ModelError if we cannot use its shapes."""
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
+    from colorize.models.hint_model import has_hint_inputs
+
+    image_inputs = len(model.inputs) - (2 if has_hint_inputs(model) else 0)   # a hint model's hints come beside
+    if image_inputs != 1 or len(model.outputs) != 1:
         raise ModelError(f"The model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
                          "colorize needs one gray image in and one colour image out.")
     input_shape, output_shape = _shape_of(model.inputs[0]), _shape_of(model.outputs[0])

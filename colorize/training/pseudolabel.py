@@ -150,14 +150,17 @@ class TeacherRunner:
         import tensorflow as tf
 
         from colorize.models import ab_classes
+        from colorize.models.hint_model import call_inputs, has_hint_inputs
 
         self.teacher = teacher
         model = teacher.model
         if teacher.class_head:   # one pass for both the decoded ab and the logits behind it
             logits = model.get_layer(ab_classes.LOGITS_LAYER).output
             model = keras.Model(model.inputs, [model.outputs[0], logits], name=f"{model.name}_with_logits")
+        takes_hints = has_hint_inputs(model)   # a hint model teaches with no hints: its automatic colour
         # reduce_retracing: each photo's aspect ratio gives a new input shape
-        self._call = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+        self._call = tf.function(lambda batch: model(call_inputs(takes_hints, batch), training=False),
+                                 reduce_retracing=True)
 
     def outputs(self, lightness: np.ndarray, mirrored: bool) -> dict[str, np.ndarray]:
         """Return ab (Lab units), and logits (class head) or ab_of_mirror (when `mirrored`)."""

@@ -162,10 +162,14 @@ def _describe_data(scan, split, extra) -> str:
 
 def _load_model_to_continue(config: TrainConfig):
     """Load a saved model for fine-tuning; ModelError unless it maps L to ab at this image size."""
+    from colorize.models.hint_model import has_hint_inputs
     from colorize.models.modelfile import inspect_model, load_model_file, resolve_model_path
 
     model = load_model_file(resolve_model_path(config.model))   # "default": the shipped model
     info = inspect_model(model)
+    if has_hint_inputs(model):
+        raise ModelError(f"{config.model} takes hints as input (a hint model); training continues only models "
+                         "that take L alone. Train a hint model's branch with tools/models/train_hint_model.py.")
     if info.kind != "ab":
         raise ModelError(f"{config.model} predicts {info.kind} colour; training continues only models "
                          "that take L (1 channel) and predict ab (2 channels), as colorize saves them.")
