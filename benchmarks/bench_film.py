@@ -205,13 +205,13 @@ def main() -> None:
 
 def _encoded_truth(truth: list[np.ndarray], grain: float, path: Path) -> list[np.ndarray]:
     """Return the colour truth with the same grain through the same H.264 settings: the codec's floor."""
-    from colorize.inference import film as films
+    from colorize.inference import film as films, film_parts
 
     rng = np.random.default_rng(1)
     noisy = [np.clip(frame + rng.normal(0, grain, frame.shape[:2])[..., None], 0, 255).astype(np.uint8)
              for frame in truth]
     info = films.FilmInfo(WIDTH, HEIGHT, films.Fraction(RATE), len(noisy), False)
-    films._write_part(path, noisy, lambda batch: batch, info, 8, lambda count: None)
+    film_parts.write_part(path, film_parts.even_frames(noisy, info), lambda batch: batch, info, 8, lambda count: None)
     return read_film(path)
 
 

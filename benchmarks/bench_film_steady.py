@@ -78,7 +78,7 @@ def model_chroma(truth: list[np.ndarray], work: Path, name: str) -> tuple[list[n
 
 def coloured(lightnesses, chroma, setting: tuple[float, float, int], path: Path) -> list[np.ndarray]:
     """Return the ab of the frames steadied with `setting`, merged, encoded as predict encodes and decoded."""
-    from colorize.inference import film as films
+    from colorize.inference import film as films, film_parts
     from colorize.inference.fullres import merge_full_resolution, resize_plane
     from colorize.inference.steady import SteadyChroma
 
@@ -87,9 +87,9 @@ def coloured(lightnesses, chroma, setting: tuple[float, float, int], path: Path)
     rgb = [merge_full_resolution(lightness, steady.step(resize_plane(lightness, *ab.shape[:2]), ab))
            for lightness, ab in zip(lightnesses, chroma)]
     height, width = rgb[0].shape[:2]
-    films.FILM_CHROMA_QP_OFFSET = chroma_offset   # read by film._add_video_stream
+    film_parts.FILM_CHROMA_QP_OFFSET = chroma_offset   # read by film_parts._add_video_stream
     info = films.FilmInfo(width, height, films.Fraction(films_bench.RATE), len(rgb), False)
-    films._write_part(path, rgb, lambda batch: batch, info, 8, lambda count: None)
+    film_parts.write_part(path, film_parts.even_frames(rgb, info), lambda batch: batch, info, 8, lambda count: None)
     return films_bench.ab_of(films_bench.read_film(path))
 
 

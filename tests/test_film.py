@@ -340,7 +340,7 @@ def test_a_sound_the_new_container_cannot_hold_is_re_encoded_and_said(tmp_path, 
 
 def test_parts_begun_from_another_film_of_the_same_name_are_not_joined(tmp_path, tiny_model_file):
     from colorize.dataset import ScannedFile
-    from colorize.inference import film as films
+    from colorize.inference import film as films, film_parts
     from colorize.inference.predict import Colorizer
 
     (tmp_path / "a").mkdir()
@@ -349,7 +349,7 @@ def test_parts_begun_from_another_film_of_the_same_name_are_not_joined(tmp_path,
     job.target = tmp_path / "out" / "reel.mp4"
     colorizer = Colorizer.from_path(tiny_model_file)
     films.colour_parts(colorizer, job, 1.0, 4, lambda frames: None)   # as if killed before the join
-    assert len(films.finished_parts(films.parts_folder(job.target))) == 1
+    assert len(film_parts.finished_parts(film_parts.parts_folder(job.target))) == 1
 
     second = write_film(tmp_path / "reel.mp4", moving_frames(8))      # the film was replaced since
     result = predict(tiny_model_file, second, tmp_path / "out")

@@ -18,7 +18,7 @@ import numpy as np
 from colorize.constants import FILM_CUT_DISTANCE, FILM_SUFFIXES
 from colorize.dataset.color import rgb_to_lab
 from colorize.evaluation import metrics
-from colorize.inference import film
+from colorize.inference import film, film_parts
 from colorize.inference.fullres import full_lightness
 from colorize.inference.steady import SteadyChroma, cut_distance, histogram
 
@@ -74,7 +74,7 @@ def evaluate_film(colorizer, entry: "ScannedFile", batch_size: int, progress: Pr
     done = 0
     with film.open_film(entry) as container:
         reader = film.FrameReader(container, info)
-        for batch in film.batched(reader, batch_size):
+        for batch in film_parts.batched(reader, batch_size):
             grays = [metrics.gray_baseline(frame) for frame in batch]
             for original, gray, coloured in zip(batch, grays, film.colorize_frames(colorizer, steady, grays, 1.0)):
                 model_totals.add(metrics.score_image(original, coloured))

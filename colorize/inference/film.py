@@ -1,48 +1,35 @@
-"""Colour films: frames stream through the same Colorizer, the sound is copied (issue 28).
+"""Colour films: frames stream through the same Colorizer, the sound is kept (issue 28).
 
-PyAV (FFmpeg in its wheels) decodes and encodes in process. A film is
-coloured in parts of FILM_SEGMENT_FRAMES frames, each a finished H.264 file
-in a hidden folder beside the output (`.NAME.parts/`) with the steady-colour
-state after it: a killed run, pointed at the same output folder, keeps the
-finished parts and goes on from the next frame. When every frame is done, the
-parts' packets are joined without re-encoding, the input's sound packets are
-copied in beside them (stream copy, nothing decoded), and the film is renamed
-into place; the parts folder is then removed. Memory stays flat: one batch of
-frames and one part's encoder at a time.
-
-H.264 is written without B-frames, so every packet is one frame in display
-order and joining parts is only renumbering; frames get even timestamps at the
-input's average rate (a variable-rate film keeps its frame count and length).
+PyAV (FFmpeg in its wheels) decodes and encodes in process. Here a film is
+probed, read frame by frame (each with its own time), coloured with steady
+colour in batches, and handed to film_parts, which writes it in finished parts
+a killed run continues from and joins them with the input's sound. Memory
+stays flat: one batch of frames and one part's encoder at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import heapq
 import itertools
 import shutil
 import zipfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
-from colorize.constants import (FILM_CHROMA_QP_OFFSET, FILM_CRF, FILM_KEEP_SUFFIXES, FILM_MAX_PIXELS,
-                                FILM_NEW_FRAME_WEIGHT, FILM_PRESET, FILM_SEGMENT_FRAMES, FILM_TUNE)
+from colorize.constants import FILM_KEEP_SUFFIXES, FILM_MAX_PIXELS, FILM_NEW_FRAME_WEIGHT, FILM_SEGMENT_FRAMES
 from colorize.errors import DatasetError, OutputError
+from colorize.inference import film_parts as parts_
+from colorize.inference.film_parts import Notify, Progress, TimedFrame
 from colorize.inference.fullres import full_lightness, merge_full_resolution, resize_plane
-from colorize.inference.steady import SteadyChroma, SteadyState
+from colorize.inference.steady import SteadyChroma
 
 if TYPE_CHECKING:
     from colorize.dataset import ScannedFile
-
-Progress = Callable[[int], None]     # frames just finished
-Notify = Callable[[str], None]
-CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
-PART_GLOB = "part-*.mp4"
 
 
 class FilmError(DatasetError):
@@ -58,6 +45,12 @@ class FilmInfo:
     frames: int             # as the container declares (0 when it does not say)
     has_sound: bool
     rotation: int = 0       # degrees players turn the picture (a phone's display matrix); kept as it is
+    time_base: Fraction = Fraction(0)   # the video stream's (0: one tick a frame at `rate`)
+    start: int = 0          # the first frame's pts: frames are timed from it
+
+    def __post_init__(self):
+        if not self.time_base:
+            object.__setattr__(self, "time_base", 1 / Fraction(self.rate))
 
 
 @dataclass
@@ -133,7 +126,8 @@ def probe(entry: "ScannedFile") -> FilmInfo:
         if not rate or rate <= 0 or rate > 1000:
             raise FilmError(f"{entry.path} has no usable frame rate ({rate}).")
         return FilmInfo(width, height, Fraction(rate), _declared_frames(container, stream, rate),
-                        bool(container.streams.audio), round(first.rotation or 0))
+                        bool(container.streams.audio), round(first.rotation or 0),
+                        Fraction(first.time_base or stream.time_base or 1 / Fraction(rate)), first.pts or 0)
 
 
 def _declared_frames(container, stream, rate: Fraction) -> int:
@@ -146,7 +140,10 @@ def _declared_frames(container, stream, rate: Fraction) -> int:
 
 
 class FrameReader:
-    """Iterate a film's frames as uint8 RGB; a decode failure ends the film and is kept in `stopped_by`."""
+    """Iterate a film's frames as uint8 RGB (`timed()`: with their times); a decode failure ends the film.
+
+    Why reading stopped early is kept in `stopped_by`.
+    """
 
     def __init__(self, container, info: FilmInfo):
         self.container = container
@@ -155,16 +152,24 @@ class FrameReader:
         self.stopped_by: str | None = None
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        return (timed.rgb for timed in self.timed())
+
+    def timed(self) -> Iterator[TimedFrame]:
+        """Yield each frame with its pts from the first frame and its duration (in info.time_base), rising."""
         import av
 
         stream = self.container.streams.video[0]
         stream.codec_context.thread_type = "AUTO"
+        tick = max(1, round(1 / (self.info.rate * self.info.time_base)))   # a frame at the average rate
+        last = -1
         try:
             for frame in self.container.decode(stream):
                 if (frame.width, frame.height) != (self.info.width, self.info.height):
                     frame = frame.reformat(width=self.info.width, height=self.info.height)
+                pts = last + tick if frame.pts is None else max(frame.pts - self.info.start, last + 1)
+                last = pts
                 self.read += 1
-                yield frame.to_ndarray(format="rgb24")
+                yield TimedFrame(frame.to_ndarray(format="rgb24"), pts, frame.duration or tick)
         except (av.FFmpegError, OSError, zipfile.BadZipFile, EOFError) as error:
             self.stopped_by = _reason(error)
 
@@ -183,219 +188,38 @@ def colorize_frames(colorizer, steady: SteadyChroma, frames: Sequence[np.ndarray
     return coloured
 
 
-def batched(frames: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    iterator = iter(frames)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
-
-
-def _add_video_stream(container, info: FilmInfo):
-    """Add the H.264 stream every part is written with (the same settings, so parts join)."""
-    stream = container.add_stream("libx264", rate=info.rate)
-    stream.width, stream.height = info.width, info.height
-    # yuv420p is what ordinary players decode; x264 needs even sides for it.
-    even = info.width % 2 == 0 and info.height % 2 == 0
-    stream.pix_fmt = "yuv420p" if even else "yuv444p"
-    stream.time_base = 1 / info.rate
-    stream.options = {"crf": str(FILM_CRF), "preset": FILM_PRESET, "tune": FILM_TUNE, "bf": "0",
-                      "chromaoffset": str(FILM_CHROMA_QP_OFFSET)}
-    return stream
-
-
-def _write_part(path: Path, frames: Iterable[np.ndarray], colour: Callable, info: FilmInfo,
-                batch_size: int, advance: Progress) -> int:
-    """Encode the coloured `frames` into the H.264 file `path`; return how many there were."""
-    import av
-
-    count = 0
-    with av.open(str(path), "w", format="mp4") as container:
-        stream = _add_video_stream(container, info)
-        for batch in batched(frames, batch_size):
-            for rgb in colour(batch):
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                frame.pts = count
-                count += 1
-                container.mux(stream.encode(frame))
-            advance(len(batch))
-        container.mux(stream.encode(None))
-    return count
-
-
-# --- parts (resume) ----------------------------------------------------------------
-
-def parts_folder(target: Path) -> Path:
-    """Return the hidden folder holding a film's finished parts while it is coloured."""
-    return target.with_name(f".{target.name}.parts")
-
-
-def finished_parts(folder: Path) -> list[Path]:
-    """Return the finished parts in order: an mp4 is renamed into place only after its state is saved."""
-    return sorted(path for path in folder.glob(PART_GLOB) if path.with_suffix(".npz").is_file())
-
-
-def _save_state(path: Path, steady: SteadyChroma, frames: int) -> None:
-    state = steady.state
-    with open(path, "wb") as stream:
-        np.savez(stream, lightness=state.lightness, ab=state.ab, histogram=state.histogram,
-                 frames=np.int64(frames))
-
-
-def _load_parts(folder: Path) -> tuple[int, SteadyState | None]:
-    """Return (frames already done, steady state after them) from the finished parts."""
-    done, state = 0, None
-    for part in finished_parts(folder):
-        with np.load(part.with_suffix(".npz")) as saved:
-            done += int(saved["frames"])
-            state = SteadyState(saved["lightness"], saved["ab"], saved["histogram"])
-    return done, state
-
-
-def _start_or_continue(folder: Path, job: FilmJob) -> None:
-    """Make the parts folder, or keep the one there when it was begun from this same film.
-
-    The record names the input's size in bytes and its frames, size and rate: parts
-    begun from another film of the same name (replaced since) are dropped, not joined.
-    """
-    import json
-    import os
-
-    record = folder / "source.json"
-    source = {"bytes": os.path.getsize(job.entry.source), "member": job.entry.member,
-              **{key: str(value) for key, value in dataclasses.asdict(job.info).items()}}
-    if folder.is_dir():
-        try:
-            if json.loads(record.read_text()) == source:
-                return
-        except (OSError, ValueError):
-            pass
-        shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(source))
-
-
 def colour_parts(colorizer, job: FilmJob, saturation: float, batch_size: int, advance: Progress,
                  weight: float = FILM_NEW_FRAME_WEIGHT) -> tuple[Path, int, str | None]:
     """Colour the frames not done yet into parts; return (parts folder, frames done, why reading stopped early).
 
     `weight` is the new frame's share in the steady colour (1.0: frame by frame).
     """
-    folder = parts_folder(job.target)
-    _start_or_continue(folder, job)
-    done, state = _load_parts(folder)
+    folder = parts_.parts_folder(job.target)
+    parts_.start_or_continue(folder, job)
+    done, state = parts_.load_parts(folder)
     steady = SteadyChroma(weight, state=state)
     advance(done)
     with open_film(job.entry) as container:
         reader = FrameReader(container, job.info)
-        frames = iter(reader)
+        frames = reader.timed()
         for _ in itertools.islice(frames, done):   # decoded again, not coloured again
             pass
-        index = len(finished_parts(folder))
+        index = len(parts_.finished_parts(folder))
         while True:
             part = folder / f"part-{index:06d}.mp4"
             partial = part.with_name(f"writing-{part.name}")
             chunk = itertools.islice(frames, FILM_SEGMENT_FRAMES)
-            count = _write_part(partial, chunk, lambda batch: colorize_frames(colorizer, steady, batch, saturation),
-                                job.info, batch_size, advance)
+            count = parts_.write_part(partial, chunk,
+                                      lambda batch: colorize_frames(colorizer, steady, batch, saturation),
+                                      job.info, batch_size, advance)
             if count == 0:
                 partial.unlink(missing_ok=True)
                 break
-            _save_state(part.with_suffix(".npz"), steady, count)
+            parts_.save_state(part.with_suffix(".npz"), steady, count)
             partial.replace(part)
             done += count
             index += 1
     return folder, done, reader.stopped_by
-
-
-# --- joining the parts and the sound ------------------------------------------------
-
-def _video_packets(parts: Sequence[Path], stream, rate: Fraction) -> Iterator[tuple[float, object]]:
-    """Yield (seconds, packet) of every part's frames, renumbered into one run."""
-    import av
-
-    index = 0
-    for part in parts:
-        with av.open(str(part)) as container:
-            for packet in container.demux(container.streams.video[0]):
-                if packet.size == 0:
-                    continue
-                packet.pts = packet.dts = index
-                packet.duration = 1
-                packet.time_base = 1 / rate
-                packet.stream = stream
-                yield index / rate, packet
-                index += 1
-
-
-def _sound_packets(container, stream, end_seconds: float | None) -> Iterator[tuple[float, object]]:
-    """Yield (seconds, packet) of the input's first sound stream, timed from the first video frame."""
-    source = container.streams.audio[0]
-    video = container.streams.video[0]
-    start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
-    offset = round(start / source.time_base)
-    for packet in container.demux(source):
-        if packet.size == 0 or packet.pts is None:
-            continue
-        seconds = float(packet.pts * source.time_base) - start
-        if end_seconds is not None and seconds >= end_seconds:
-            break
-        packet.pts -= offset
-        packet.dts = packet.pts if packet.dts is None else packet.dts - offset
-        packet.stream = stream
-        yield seconds, packet
-
-
-def _encoded_sound_packets(container, stream, end_seconds: float | None) -> Iterator[tuple[float, object]]:
-    """Yield (seconds, packet) of the input's first sound stream re-encoded by `stream` (AAC)."""
-    import av
-
-    source = container.streams.audio[0]
-    resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.sample_rate)
-    frames = itertools.chain(container.decode(source), [None])   # None: flush the resampler and encoder
-    for frame in frames:
-        if frame is not None and end_seconds is not None and frame.time is not None and frame.time >= end_seconds:
-            frame = None
-        for packet in stream.encode(None) if frame is None else \
-                [packet for resampled in resampler.resample(frame) for packet in stream.encode(resampled)]:
-            yield float(packet.pts * packet.time_base), packet
-        if frame is None:
-            return
-
-
-def _add_sound(output, source, end_seconds: float | None, notify: Notify | None, name: str):
-    """Return the packets of the sound: copied when the output container holds its codec, else AAC."""
-    template = source.streams.audio[0]
-    if template.codec_context.codec.canonical_name in output.supported_codecs:
-        return _sound_packets(source, output.add_stream_from_template(template), end_seconds)
-    if notify:
-        notify(f"The sound of {name} ({template.codec_context.codec.canonical_name}) cannot go into "
-               f"{output.format.name}: it is re-encoded as AAC.")
-    stream = output.add_stream("aac", rate=template.codec_context.sample_rate)
-    stream.layout = "stereo" if template.codec_context.layout.nb_channels > 1 else "mono"
-    return _encoded_sound_packets(source, stream, end_seconds)
-
-
-def join_parts(job: FilmJob, parts: Sequence[Path], frames: int, broken: bool,
-               notify: Notify | None = None) -> Path:
-    """Write the finished film: the parts' frames and the input's sound, to a new file at job.target."""
-    import av
-
-    from colorize.training.runfolder import write_atomically
-
-    def write(temporary: Path) -> None:
-        with av.open(str(temporary), "w", format=CONTAINER_FORMATS[job.target.suffix.lower()]) as output, \
-                av.open(str(parts[0])) as first, open_film(job.entry) as source:
-            video = output.add_stream_from_template(first.streams.video[0])
-            video.time_base = 1 / job.info.rate
-            if job.info.rotation:
-                video.set_display_rotation(job.info.rotation)
-            streams = [_video_packets(parts, video, job.info.rate)]
-            if source.streams.audio:
-                end = frames / job.info.rate if broken else None
-                streams.append(_add_sound(output, source, end, notify, job.entry.path))
-            for _, packet in heapq.merge(*streams, key=lambda item: item[0]):
-                output.mux(packet)
-
-    return write_atomically(job.target, write, action="write the film")
 
 
 # --- the whole film ----------------------------------------------------------------------
@@ -421,7 +245,7 @@ def colorize_film(colorizer, job: FilmJob, saturation: float, batch_size: int, a
                   notify: Notify | None, weight: float = FILM_NEW_FRAME_WEIGHT) -> Path:
     """Colour one film into job.target (continuing its finished parts); return the path written."""
     folder, frames, stopped_by = colour_parts(colorizer, job, saturation, batch_size, advance, weight)
-    parts = finished_parts(folder)
+    parts = parts_.finished_parts(folder)
     if not parts:
         raise FilmError(f"{job.entry.path}: no frame could be read ({stopped_by or 'empty'}).")
     broken = stopped_by is not None or (job.info.frames > 0 and frames < job.info.frames)
@@ -430,7 +254,8 @@ def colorize_film(colorizer, job: FilmJob, saturation: float, batch_size: int, a
         notify(f"{job.entry.path} stopped being readable after frame {frames} ({seconds:.1f} s"
                + (f" of {job.info.frames} frames" if job.info.frames else "")
                + (f": {stopped_by}" if stopped_by else "") + "); the frames before it are kept.")
-    written = join_parts(job, parts, frames, broken, notify)
+    with open_film(job.entry) as source:
+        written = parts_.join_parts(job, parts, source, broken, notify)
     shutil.rmtree(folder, ignore_errors=True)
     return written
 
