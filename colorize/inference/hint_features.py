@@ -11,8 +11,8 @@ feature space (cosine, plus L and place), so a hint reaches the same stuff acros
 texture. Also the residual in hue and chroma instead of additive ab.
 
 benchmarks/bench_hint_affinities.py measures these against the plain way: only
-the KNN edges in the decoder's last layer's view win (hints.apply_hints'
-`features`); agreement weights on 4-neighbour edges leak across L's edges,
+the KNN edges in the decoder's last layer's view win (apply_feature_hints,
+what predict uses); agreement weights on 4-neighbour edges leak across L's edges,
 superpixels gain less, and the polar residual loses ~0.7 dB.
 """
 
@@ -81,6 +81,16 @@ def features_at(features: np.ndarray, height: int, width: int) -> np.ndarray:
                      for k in range(features.shape[-1])], axis=-1)
 
 
+def knn_edges(features: np.ndarray, neighbours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (first, second, squared distance) linking each pixel to its nearest pixels in feature space."""
+    from scipy.spatial import cKDTree
+
+    flat = features.reshape(-1, features.shape[-1]).astype(np.float32)
+    distances, indices = cKDTree(flat).query(flat, k=neighbours + 1, workers=1)
+    first = np.repeat(np.arange(len(flat)), neighbours)
+    return first, indices[:, 1:].ravel(), (distances[:, 1:] ** 2).ravel()
+
+
 def feature_edges(small_lightness: np.ndarray, small_features: np.ndarray, *, feature_sigma: float,
                   l_sigma: float, knn: int, knn_weight: float, spatial: float):
     """Return (first, second, weights) of the coarse graph: 4-neighbour edges weighted by the larger of
@@ -99,7 +109,7 @@ def feature_edges(small_lightness: np.ndarray, small_features: np.ndarray, *, fe
         space = np.concatenate([small_features / (feature_sigma or 0.5),
                                 small_lightness[..., None] / 100.0 / l_sigma,
                                 np.stack([rows, columns], axis=-1) / spatial], axis=-1)
-        extra_first, extra_second, distance = hint_module.knn_edges(space, knn)
+        extra_first, extra_second, distance = knn_edges(space, knn)
         first, second = np.concatenate([first, extra_first]), np.concatenate([second, extra_second])
         weights = np.concatenate([weights, knn_weight * np.exp(-distance)])
     return first, second, weights

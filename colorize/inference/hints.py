@@ -12,13 +12,12 @@ Issue 26. A hint is an ab colour fixed at some pixels of a photo:
   the model's ab) is spread by an edge-aware propagation over a 4-neighbour
   graph on L (weights exp(-dL^2 / 0.05^2), L in 0..1), with a small pull of the
   residual towards 0 (the model's own colour) and the hints fixed; solved on a
-  3x coarser grid and brought back up along L's edges (spread_coarse). Given the
-  class head's per-pixel probabilities, edges also join pixels the model sees
-  alike (same-object affinities) and each pixel's distribution is re-weighted
-  towards the propagated colour and decoded again (see apply_hints).
+  3x coarser grid and brought back up along L's edges (spread_coarse). Edges
+  in the model's feature view are hint_features'; the class-head experiment
+  (KNN edges, re-weighted class probabilities) lives in benchmarks/bench_hints.py.
 
-numpy, scipy and Pillow only: no TensorFlow here (class_probabilities imports
-it lazily), so the CLI can read and check hint files before a model loads.
+numpy, scipy and Pillow only: no TensorFlow here, so the CLI can read and
+check hint files before a model loads.
 """
 
 from __future__ import annotations
@@ -48,16 +47,6 @@ EDGE_L_SIGMA = 0.05          # weights exp(-dL^2 / sigma^2), L scaled to 0..1 (i
 # --split validation --select): PSNR 23.79 dB at 1e-3, 25.41 at 1e-4, 26.00 at
 # 1e-5, 25.97 at 1e-6 (solved at the working size), the model alone 22.75.
 RESIDUAL_PULL = 1e-5
-# The improved way (benchmarks/bench_hints.py, outside album, 10 points): a
-# weaker pull lets a hint reach its whole object, and edges to each pixel's 6
-# nearest pixels in the class head's view (plus L and place) carry it across
-# texture that a 4-neighbour graph on L stops at. Measured (38 photos): plain
-# 23.60 dB; pull 1e-5 alone 24.07; KNN 6 alone 24.07; both 24.03 (green 84.5%
-# vs 81.3%). Short of issue 26's +0.5 dB bar; KNN also leaks a hint into a
-# flat background (tests/test_hints.py) and costs ~4 s a photo. Since then
-# the plain way's default pull is 1e-5 too (chosen on the validation split),
-# so what IMPROVED adds is the KNN edges and the solve at the working size.
-IMPROVED = {"pull": 1e-5, "knn": 6}
 # Plain propagation solves on a 3x coarser grid (86x64 for 256x192) and brings
 # the residual back up along L's edges (spread_coarse): ~12 ms instead of
 # ~150-210 ms for the exact solve at 256x192 (2 shared cores), so `predict`
@@ -296,13 +285,12 @@ def lightness_weights(lightness: np.ndarray, first: np.ndarray, second: np.ndarr
 
 
 def propagate_residual(residual: np.ndarray, fixed: np.ndarray, first: np.ndarray, second: np.ndarray,
-                       weights: np.ndarray, pull: float = RESIDUAL_PULL, solver: str = "direct") -> np.ndarray:
+                       weights: np.ndarray, pull: float = RESIDUAL_PULL) -> np.ndarray:
     """Return the residual (H, W, C) spread from the `fixed` pixels over the weighted graph.
 
     Minimises sum_edges w (r_i - r_j)^2 + pull * sum_i r_i^2 with r fixed where
-    `fixed`: (D - W + pull I) restricted to the free pixels, one sparse solve
-    per channel ("direct": one LU factorisation for all channels; "cg":
-    Jacobi-preconditioned conjugate gradient).
+    `fixed`: (D - W + pull I) restricted to the free pixels, one LU
+    factorisation for all channels.
     """
     from scipy import sparse
     from scipy.sparse import linalg
@@ -321,16 +309,17 @@ def propagate_residual(residual: np.ndarray, fixed: np.ndarray, first: np.ndarra
     system = (sparse.diags(degree[free] + pull) - adjacency[free][:, free]).tocsc()
     right = adjacency[free][:, fixed] @ values[fixed]
     result = values.copy()
-    if solver == "direct":
-        # MMD on A+A' keeps the factor ~2x sparser than the default COLAMD on a
-        # grid graph (0.45 s vs 0.64 s at 256x256, 2.8 s vs 4.4 s at 512x512).
-        result[free] = linalg.splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                   options={"SymmetricMode": True}).solve(right)
-    else:
-        preconditioner = sparse.diags(1.0 / system.diagonal())
-        result[free] = np.stack([linalg.cg(system, right[:, channel], M=preconditioner, rtol=1e-6,
-                                           maxiter=2000)[0] for channel in range(right.shape[1])], axis=-1)
+    # MMD on A+A' keeps the factor ~2x sparser than the default COLAMD on a
+    # grid graph (0.45 s vs 0.64 s at 256x256, 2.8 s vs 4.4 s at 512x512).
+    result[free] = linalg.splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                               options={"SymmetricMode": True}).solve(right)
     return result.reshape(shape).astype(np.float32)
+
+
+def resize_plane_bilinear(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Return a float32 2-D array resized bilinearly (Pillow) to (height, width)."""
+    return np.asarray(Image.fromarray(np.ascontiguousarray(plane, np.float32)).resize(
+        (width, height), Image.Resampling.BILINEAR), np.float32)
 
 
 def guided_upsample(small_guide: np.ndarray, small_source: np.ndarray, guide: np.ndarray,
@@ -401,123 +390,19 @@ def spread_coarse(working_lightness: np.ndarray, residual: Hints, pull: float, s
     return upsample_residual(small_lightness, spread, working_lightness, small)
 
 
-# --- the model's own view: class probabilities ----------------------------------
+def apply_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: Hints, *,
+                pull: float = RESIDUAL_PULL, scale: int = SOLVE_SCALE) -> np.ndarray:
+    """Return the model's ab (working size, Lab units) steered by `hints` (any size; resized here unless
+    already the working size): the residual solved on a grid `scale` times coarser (spread_coarse).
 
-def probability_model(model):
-    """Return a Keras model from L to (ab / AB_SCALE, class probabilities at the head's stride) sharing `model`'s layers."""
-    import keras
-
-    from colorize.models import ab_classes
-
-    return keras.Model(model.inputs, [model.output, model.get_layer(ab_classes.PROBABILITIES_LAYER).output])
-
-
-def class_centres(model) -> np.ndarray:
-    """Return the (Q, 2) ab centres (Lab units) of a class-head model's bins."""
-    from colorize.models import ab_classes
-
-    return ab_classes.class_head_settings(model)["centres"]
-
-
-def probability_features(probabilities: np.ndarray, height: int, width: int, dimensions: int = 8) -> np.ndarray:
-    """Return (height, width, dimensions) features of the class distributions: sqrt(p) (Hellinger space)
-    projected on its main axes, resized bilinearly from the head's stride to (height, width)."""
-    roots = np.sqrt(np.maximum(probabilities, 0.0)).reshape(-1, probabilities.shape[-1])
-    centred = roots - roots.mean(axis=0)
-    _, _, axes = np.linalg.svd(centred[::max(1, len(centred) // 4096)], full_matrices=False)
-    projected = (centred @ axes[:dimensions].T).reshape(probabilities.shape[:2] + (-1,))
-    return np.stack([resize_plane_bilinear(projected[..., k], height, width)
-                     for k in range(projected.shape[-1])], axis=-1)
-
-
-def resize_plane_bilinear(plane: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Return a float32 2-D array resized bilinearly (Pillow) to (height, width)."""
-    return np.asarray(Image.fromarray(np.ascontiguousarray(plane, np.float32)).resize(
-        (width, height), Image.Resampling.BILINEAR), np.float32)
-
-
-def knn_edges(features: np.ndarray, neighbours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (first, second, squared distance) linking each pixel to its nearest pixels in feature space."""
-    from scipy.spatial import cKDTree
-
-    flat = features.reshape(-1, features.shape[-1]).astype(np.float32)
-    distances, indices = cKDTree(flat).query(flat, k=neighbours + 1, workers=1)
-    first = np.repeat(np.arange(len(flat)), neighbours)
-    return first, indices[:, 1:].ravel(), (distances[:, 1:] ** 2).ravel()
-
-
-def reweight_and_decode(probabilities: np.ndarray, centres: np.ndarray, target_ab: np.ndarray,
-                        sigma: float) -> np.ndarray:
-    """Return the expectation over bins of p * exp(-|centre - target|^2 / 2 sigma^2): the model's own
-    colours nearest the target, at each pixel."""
-    distances = ((target_ab[..., None, :] - centres) ** 2).sum(axis=-1)
-    weighted = probabilities * np.exp(-(distances - distances.min(axis=-1, keepdims=True)) / (2 * sigma ** 2))
-    weighted /= np.maximum(weighted.sum(axis=-1, keepdims=True), 1e-12)
-    return (weighted @ centres).astype(np.float32)
-
-
-def _head_to_working(plane_stack: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Return (h', w', C) maps resized bilinearly to (height, width)."""
-    return np.stack([resize_plane_bilinear(plane_stack[..., k], height, width)
-                     for k in range(plane_stack.shape[-1])], axis=-1)
-
-
-def _area_to_head(ab: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Return (H, W, 2) ab box-averaged to the head's (height, width)."""
-    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(ab[..., k], np.float32)).resize(
-        (width, height), Image.Resampling.BOX), np.float32) for k in (0, 1)], axis=-1)
-
-
-def apply_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: Hints,
-                probabilities: np.ndarray | None = None, centres: np.ndarray | None = None, *,
-                pull: float = RESIDUAL_PULL, scale: int = SOLVE_SCALE, feature_sigma: float | None = None,
-                feature_l_sigma: float = 0.2, knn: int = 0, knn_weight: float = 1.0, knn_spatial: float = 0.1,
-                reweight_sigma: float | None = None) -> np.ndarray:
-    """Return the model's ab (working size, Lab units) steered by `hints` (any size; resized here).
-
-    Plain propagation (no class probabilities used) with scale > 1 solves at
-    1/scale of the working size (spread_coarse); the same solve with edges in
-    the model's feature view is hint_features.apply_hints_with_features. The
-    class-head options solve at the working size itself.
+    The same solve with edges in the model's feature view is
+    hint_features.apply_hints_with_features.
     """
     height, width = working_lightness.shape
     hints = hints_at_size(hints, height, width)
     if not hints.mask.any():
         return model_ab
-    if scale > 1 and not (feature_sigma or knn or reweight_sigma):
-        residual = Hints(hints.mask, np.where(hints.mask[..., None], hints.ab - model_ab, 0.0).astype(np.float32))
-        steered = model_ab + spread_coarse(working_lightness, residual, pull, scale)
-        steered[hints.mask] = hints.ab[hints.mask]   # a hint is the colour asked for, exactly
-        return steered.astype(np.float32)
-    first, second = grid_edges(height, width)
-    weights = lightness_weights(working_lightness, first, second)
-    features = None
-    if probabilities is not None and (feature_sigma or knn):
-        features = probability_features(probabilities, height, width)
-    if features is not None and feature_sigma:
-        flat = features.reshape(height * width, -1)
-        feature_distance = ((flat[first] - flat[second]) ** 2).sum(axis=-1)
-        same_object = (np.exp(-feature_distance / feature_sigma ** 2)
-                       * lightness_weights(working_lightness, first, second, feature_l_sigma))
-        weights = np.maximum(weights, same_object)
-    if features is not None and knn:
-        rows, columns = np.mgrid[0:height, 0:width] / max(height, width)
-        space = np.concatenate([features / (feature_sigma or 0.5),
-                                working_lightness[..., None] / 100.0 / feature_l_sigma,
-                                np.stack([rows, columns], axis=-1) / knn_spatial], axis=-1)
-        extra_first, extra_second, distance = knn_edges(space, knn)
-        first, second = np.concatenate([first, extra_first]), np.concatenate([second, extra_second])
-        weights = np.concatenate([weights, knn_weight * np.exp(-distance)])
-    residual = np.where(hints.mask[..., None], hints.ab - model_ab, 0.0)
-    stacked = np.concatenate([residual, hints.mask[..., None].astype(np.float64)], axis=-1)
-    spread = propagate_residual(stacked, hints.mask, first, second, weights, pull)
-    steered = model_ab + spread[..., :2]
-    if probabilities is None or centres is None or not reweight_sigma:
-        return steered.astype(np.float32)
-    head_height, head_width = probabilities.shape[:2]
-    target = _area_to_head(steered, head_height, head_width)
-    decoded = _head_to_working(reweight_and_decode(probabilities, centres, target, reweight_sigma), height, width)
-    influence = np.clip(spread[..., 2:], 0.0, 1.0)
-    result = (1.0 - influence) * steered + influence * decoded
-    result[hints.mask] = hints.ab[hints.mask]
-    return result.astype(np.float32)
+    residual = Hints(hints.mask, np.where(hints.mask[..., None], hints.ab - model_ab, 0.0).astype(np.float32))
+    steered = model_ab + spread_coarse(working_lightness, residual, pull, scale)
+    steered[hints.mask] = hints.ab[hints.mask]   # a hint is the colour asked for, exactly
+    return steered.astype(np.float32)
