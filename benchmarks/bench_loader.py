@@ -12,12 +12,16 @@
    with --fit-steps 0.
 
     python benchmarks/bench_loader.py [--images 300] [--size 128] [--batch 16] [--rounds 3] [--fit-steps 30]
+                                      [--data FOLDER]
+
+--data reads the first --images photos of another folder (default: data/default), e.g. the
+big set of tools/albums/synthetic_photos.py (640x480 JPEGs).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +58,7 @@ def loader_figures(files, args) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         for entry in files:
-            shutil.copy2(entry.source, folder / Path(entry.source).name)
+            os.symlink(Path(entry.source).resolve(), folder / Path(entry.source).name)
         pipelines = {
             "loader": loader.make_dataset(files, args.size, args.batch, training=True, seed=args.seed),
             "keras": keras_directory_pipeline(folder, args.size, args.batch, args.seed),
@@ -99,15 +103,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fit-steps", type=int, default=30, help="0 skips the fit comparison")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data", default="default", help="folder of photos (default: data/default)")
     args = parser.parse_args()
 
     from colorize import dataset
     from colorize.training.devices import load_tensorflow
 
     load_tensorflow()
-    files = dataset.scan_dataset(dataset.resolve_dataset_path("default")).ok[:args.images]
+    files = dataset.scan_dataset(dataset.resolve_dataset_path(args.data)).ok[:args.images]
     loader_speed, keras_speed = loader_figures(files, args)
-    print(f"{len(files)} photos of data/default, {args.size} px crops, batch {args.batch}, "
+    print(f"{len(files)} photos of {args.data}, {args.size} px crops, batch {args.batch}, "
           f"best of {args.rounds} passes; {machine_line()}")
     print(f"loader.make_dataset                    {loader_speed:8.1f} images/s")
     print(f"image_dataset_from_directory + Lab map {keras_speed:8.1f} images/s")

@@ -143,3 +143,30 @@ def test_repeat_keeps_going_and_noise_changes_only_lightness(tmp_path):
 def test_empty_file_list_is_a_dataset_error():
     with pytest.raises(DatasetError):
         loader.make_dataset([], 32, 4, training=True)
+
+
+def test_a_jpeg_square_decoded_small_matches_the_full_decode_and_keeps_the_exif_turn(tmp_path):
+    from PIL import Image
+
+    from colorize.dataset.imagefile import decode_rgb, decode_rgb_square
+
+    photo = colorful_image(640, 480, seed=3)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(photo).save(path, quality=95)
+    # the centre square (480 px) for a 128 px crop: decoded at half size, then resized
+    square = decode_rgb_square(path, lambda width, height: ((width - 480) // 2, 0, 480), 128)
+    full = decode_rgb(path)[:, 80:560].astype(np.float32)
+    reference = np.asarray(Image.fromarray(full.astype(np.uint8)).resize((128, 128), Image.Resampling.BILINEAR))
+    assert square.shape == (128, 128, 3) and square.dtype == np.uint8
+    assert np.abs(square.astype(np.float32) - reference).mean() < 2.0
+    # EXIF orientation 6 (a quarter turn): the square is placed in the turned photo, as decode_rgb turns it
+    turned = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(photo).save(turned, quality=95, exif=exif)
+    sizes = []
+    corner = decode_rgb_square(turned, lambda width, height: sizes.append((width, height)) or (0, 0, 256), 64)
+    upright = decode_rgb(turned)
+    assert sizes == [(480, 640)] and upright.shape == (640, 480, 3)
+    reference = np.asarray(Image.fromarray(upright[:256, :256]).resize((64, 64), Image.Resampling.BILINEAR))
+    assert np.abs(corner.astype(np.float32) - reference).mean() < 3.0

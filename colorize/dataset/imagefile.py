@@ -9,6 +9,7 @@ grays scaled to 8 bits; decompression bombs refused.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -28,6 +29,7 @@ warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
 
 ImageSource = Union[str, Path, bytes, BinaryIO]
+ORIENTATION_TAG = 0x0112     # EXIF Orientation: 5-8 turn the photo a quarter
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
@@ -123,6 +125,38 @@ def decode_small_rgb(source: ImageSource, side: int) -> np.ndarray:
         raise
     except Exception as error:  # Pillow raises many types for broken files
         raise ImageDecodeError(str(error) or type(error).__name__) from error
+
+
+def decode_rgb_square(source: ImageSource, place, side: int) -> np.ndarray:
+    """Return a square of the EXIF-oriented image resized to `side` x `side`, as (side, side, 3) uint8 RGB.
+
+    `place(width, height)` -> (left, top, window) says where the square lies in
+    the oriented photo at full size. A JPEG is decoded at the smallest DCT scale
+    that still gives the square at least `side` px (draft: a 640x480 photo's
+    centre square for 128 px at half size), and the square is cut out and
+    resized (antialiased bilinear) on 8-bit pixels, not on the whole photo in
+    floats. The loader's crops, under the same format rules as decode_rgb.
+    """
+    try:
+        image = _open_unloaded(source)
+        turned = image.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8)   # exif_transpose swaps the sides
+        width, height = (image.height, image.width) if turned else image.size
+        left, top, window = place(width, height)
+        if image.format in ("JPEG", "MPO") and window > side:
+            shrink = window / side   # the draft keeps at least the requested size
+            image.draft("RGB", (math.ceil(image.width / shrink), math.ceil(image.height / shrink)))
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        scale = image.width / width
+        rgb = to_rgb_array(image)
+    except ImageDecodeError:
+        raise
+    except Exception as error:  # Pillow raises many types for broken files
+        raise ImageDecodeError(str(error) or type(error).__name__) from error
+    if scale == 1 and window == side:
+        return np.ascontiguousarray(rgb[top:top + side, left:left + side])
+    box = (left * scale, top * scale, (left + window) * scale, (top + window) * scale)
+    return np.asarray(Image.fromarray(rgb).resize((side, side), Image.Resampling.BILINEAR, box=box))
 
 
 def decode_rgb(source: ImageSource) -> np.ndarray:

@@ -26,6 +26,7 @@ from colorize.dataset import color
 from colorize.constants import (MAX_SCALE_OVER_CROP, MIN_CROPS_PER_EPOCH, STUDENT_BRIGHTNESS_JITTER,
                                 STUDENT_CONTRAST_JITTER)
 from colorize.dataset import ScannedFile, load_rgb
+from colorize.dataset.scan import load_rgb_square
 from colorize.errors import DatasetError
 
 NOISE_SEED_OFFSET = 1_000_003   # keeps noise seeds apart from crop seeds
@@ -42,6 +43,38 @@ def _decoder(entries: tuple[ScannedFile, ...]):
         except Exception as error:  # the file changed or vanished after the scan
             raise DatasetError(f"Could not read {entry.path} while training: {error}") from error
     return decode
+
+
+def _square_decoder(entries: tuple[ScannedFile, ...], image_size: int, training: bool):
+    """Return a numpy function: (file index, three uniform draws) -> the crop, (S, S, 3) uint8, unflipped."""
+    def decode(index: np.int64, draws: np.ndarray) -> np.ndarray:
+        entry = entries[int(index)]
+        try:
+            return load_rgb_square(entry, lambda width, height: _place(width, height, image_size, training, draws),
+                                   image_size)
+        except Exception as error:  # the file changed or vanished after the scan
+            raise DatasetError(f"Could not read {entry.path} while training: {error}") from error
+    return decode
+
+
+def _place(width: int, height: int, image_size: int, training: bool, draws) -> tuple[int, int, int]:
+    """Return (left, top, side) of the square that becomes a photo's crop, as `_crop` picks it.
+
+    The shorter side is scaled to the crop size (training: to a random length up
+    to MAX_SCALE_OVER_CROP times it, for photos that big), so the square's side is
+    the crop size over that scale; training places it at random, evaluation in the
+    centre. `draws`: three uniform numbers in [0, 1) for the scale, top and left.
+    """
+    scale_draw, top_draw, left_draw = (float(value) for value in draws)
+    short_side = min(width, height)
+    target = float(image_size)
+    if training:
+        upper = max(image_size, min(short_side, MAX_SCALE_OVER_CROP * image_size))
+        target = image_size + scale_draw * (upper + 1e-3 - image_size)
+    window = min(max(round(image_size * short_side / target), 1), short_side)
+    if not training:
+        return (width - window) // 2, (height - window) // 2, window
+    return int(left_draw * (width - window + 1)), int(top_draw * (height - window + 1)), window
 
 
 def _target_short_side(short_side, image_size: int, training: bool, seed):
@@ -113,7 +146,7 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
     entries = tuple(files)
     if not entries:
         raise DatasetError("No images to load: the file list is empty.")
-    decode = _decoder(entries)
+    decode = _square_decoder(entries, image_size, training)
     indices = tf.data.Dataset.range(len(entries))
     if training:
         indices = indices.shuffle(len(entries), seed=seed, reshuffle_each_iteration=True)
@@ -121,9 +154,17 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
         indices = indices.repeat()
 
     def load_and_crop(position, index):
-        rgb = tf.numpy_function(decode, [index], tf.uint8, stateful=False)
-        rgb.set_shape([None, None, 3])
-        return _crop(rgb, image_size, training, tf.stack([tf.constant(seed, tf.int64), position]))
+        # The square is cut out and resized in the decode (Pillow, on 8-bit pixels, a JPEG at a
+        # reduced DCT scale where that still gives the crop its pixels): the random draws are
+        # made here, keyed on the seed and the position in the stream, and handed in.
+        seeds = tf.unstack(tf.random.experimental.stateless_split(
+            tf.stack([tf.constant(seed, tf.int64), position]), 4))
+        draws = tf.stack([tf.random.stateless_uniform([], part) for part in seeds[:3]])
+        rgb = tf.numpy_function(decode, [index, draws], tf.uint8, stateful=False)
+        rgb.set_shape([image_size, image_size, 3])
+        image = tf.cast(rgb, tf.float32) / 255.0
+        # Left-right flips only: an upside-down photo puts sky colours at the bottom.
+        return tf.image.stateless_random_flip_left_right(image, seeds[3]) if training else image
 
     crops = indices.enumerate().map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # Lab conversion runs once per batch: one vectorised op beats B small ones.

@@ -16,7 +16,7 @@ from colorize.constants import DEFAULT_DATASET_DIR, JUNK_DIRS, JUNK_NAMES, MIN_T
 from colorize.dataset.archive import MemberError, list_zip_members, read_member
 from colorize.dataset.classify import Verdict, classify_entry
 from colorize.errors import DatasetError
-from colorize.dataset.imagefile import ImageDecodeError, decode_rgb, decode_small_rgb
+from colorize.dataset.imagefile import ImageDecodeError, decode_rgb, decode_rgb_square, decode_small_rgb
 from colorize.paths import existing_path
 
 STATUSES = ("ok", "not_image", "unreadable", "grayscale", "too_small", "film")
@@ -224,6 +224,14 @@ def load_small_rgb(entry: ScannedFile, side: int) -> np.ndarray:
     """Return a scanned file's RGB pixels shrunk to about `side` px on the shorter side (imagefile.decode_small_rgb)."""
     try:
         return decode_small_rgb(read_file_bytes(entry), side)
+    except ImageDecodeError as error:
+        raise UnreadableImageError(f"Cannot decode {entry.path}: {error}") from error
+
+
+def load_rgb_square(entry: ScannedFile, place, side: int) -> np.ndarray:
+    """Return a square of a scanned file's RGB pixels resized to `side` px (imagefile.decode_rgb_square)."""
+    try:
+        return decode_rgb_square(read_file_bytes(entry), place, side)
     except ImageDecodeError as error:
         raise UnreadableImageError(f"Cannot decode {entry.path}: {error}") from error
 
