@@ -12,7 +12,7 @@ reach (models/hint_model.py), the teacher's confidence scale
 (training/pseudolabel.py), the loader's seed offsets (dataset/loader.py), the
 colour hints' patch and propagation (inference/hints.py), how many points
 where-to-hint suggests and how far apart (inference/hint_advice.py), ensemble's no-hue
-guard (inference/ensemble.py), file-format facts (dataset/classify.py,
+guard (inference/ensemble.py), file-format facts (dataset/classify.py, dataset/imagefile.py,
 dataset/archive.py), grid and summary layout (evaluation/report.py), how much
 of TensorFlow's captured stderr a failed device start shows (training/devices.py).
 The front ends keep their prompt bounds and display limits (frontends/wizard.py,
