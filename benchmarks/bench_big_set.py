@@ -7,7 +7,8 @@ grain; nothing is downloaded), made in --folder unless they are there already.
    as a user trains it) in a subprocess, each output line timestamped: seconds from
    the start of `train` to every progress line and to the end of the first training
    step (the product's line "Training: the first step took ..."), and the peak resident
-   memory of the process (ru_maxrss from wait4). `train` has no option that limits
+   memory of the process (ru_maxrss from wait4; each line shows VmHWM so far, so the
+   step that set the peak shows). `train` has no option that limits
    the steps of an epoch, and one epoch of 15,960 photos takes longer than this
    benchmark's budget on 2 shared cores, so after --train-seconds of training the run
    gets a Ctrl-C (SIGINT): it stops after the step, saves, scores the whole
@@ -53,6 +54,15 @@ def make_photos(folder: Path, count: int) -> None:
         print(f"made {made} synthetic photos in {time.perf_counter() - started:.0f} s")
 
 
+def peak_so_far(pid: int) -> float:
+    """Return the process's peak resident memory so far (VmHWM), MiB; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0.0)
+
+
 def run_train(folder: Path, output: Path, args) -> dict:
     """Run `python -m colorize train` and return its timed lines, first-step time, peak memory and exit code."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1")
@@ -66,7 +76,7 @@ def run_train(folder: Path, output: Path, args) -> dict:
 
     def read():
         for line in process.stdout:
-            lines.append((time.perf_counter() - started, line.rstrip()))
+            lines.append((time.perf_counter() - started, f"[{peak_so_far(process.pid):5.0f} MiB] {line.rstrip()}"))
             if FIRST_STEP_LINE in line:
                 first_step.set()
 
@@ -134,7 +144,7 @@ def report_train(run: dict) -> None:
     print(f"\n1. python -m colorize train --data FOLDER --epochs 1 (exit {run['exit']}, {run['seconds']:.0f} s"
           + (f", Ctrl-C at {run['stopped_at']:.0f} s" if run["stopped_at"] else "") + ")")
     for seconds, line in run["lines"]:
-        if line.strip() and not line.startswith(("WARNING", "I0000", "E0000", "W0000")):
+        if line.strip() and not line.split("] ", 1)[-1].startswith(("WARNING", "I0000", "E0000", "W0000")):
             print(f"  {seconds:7.1f} s  {line[:150]}")
     first = run["first_step"]
     print(f"start of train -> end of the first training step: "

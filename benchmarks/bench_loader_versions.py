@@ -1,10 +1,12 @@
 """Loader throughput of this checkout against the loader of an earlier git revision, side by side.
 
 Both pipelines are built over the same photos in one process and read in
-turns (40 batches each, three rounds), so load on a shared machine hits both
-alike. Used for the crop-before-resize change (BENCHMARKS.md).
+turns (a whole pass each, three rounds; a pass ends before the other starts, so
+neither reads ahead while the other is timed), so load on a shared machine hits
+both alike. Also the process's CPU time per image, which load on other processes
+disturbs less than wall time. Used for the crop-before-resize change (BENCHMARKS.md).
 
-    python benchmarks/bench_loader_versions.py [--rev 2eac5d7] [--rounds 3] [--batches 40]
+    python benchmarks/bench_loader_versions.py [--rev 2eac5d7] [--rounds 3] [--data FOLDER] [--images 600]
 """
 
 from __future__ import annotations
@@ -36,30 +38,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", default="2eac5d7", help="the earlier revision (default: before crop-first)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--data", default="default", help="folder of photos (default: data/default)")
+    parser.add_argument("--images", type=int, default=600, help="the first N photos of --data")
     args = parser.parse_args()
 
     from colorize.dataset import loader as loader_now
     from colorize.dataset import resolve_dataset_path, scan_dataset
 
-    files = list(scan_dataset(resolve_dataset_path("default")).ok)
-    streams = {}
+    files = list(scan_dataset(resolve_dataset_path(args.data)).ok)[:args.images]
+    datasets = {}
     for label, module in ((f"loader at {args.rev}", loader_at(args.rev)), ("loader now", loader_now)):
-        stream = iter(module.make_dataset(files, 128, 16, training=True, seed=1, repeat=True))
-        next(stream)   # trace once before timing
-        streams[label] = stream
-    speeds: dict[str, list[float]] = {label: [] for label in streams}
+        dataset = module.make_dataset(files, 128, 16, training=True, seed=1)
+        for _ in dataset:   # trace once before timing
+            pass
+        datasets[label] = dataset
+    speeds: dict[str, list[float]] = {label: [] for label in datasets}
+    cpu: dict[str, list[float]] = {label: [] for label in datasets}
     for _ in range(args.rounds):
-        for label, stream in streams.items():
-            started, images = time.perf_counter(), 0
-            for _ in range(args.batches):
-                images += int(next(stream)[0].shape[0])
+        for label, dataset in datasets.items():   # a whole pass each, in turns: no stream reads ahead
+            started, cpu_started = time.perf_counter(), time.process_time()
+            images = sum(int(lightness.shape[0]) for lightness, _ in dataset)
             speeds[label].append(images / (time.perf_counter() - started))
-    print(f"{len(files)} photos of data/default, 128 px training crops, batch 16")
-    for label, values in speeds.items():
-        print(f"{label:24s} " + "  ".join(f"{value:6.0f}" for value in values) + "  images/s")
-    then, now = (sum(values) / len(values) for values in speeds.values())
-    print(f"ratio now / then          {now / then:.2f}")
+            cpu[label].append((time.process_time() - cpu_started) / images * 1000)
+    print(f"{len(files)} photos of {args.data}, 128 px training crops, batch 16, a whole pass each in turns; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for label in datasets:
+        print(f"{label:24s} " + "  ".join(f"{value:6.0f}" for value in speeds[label]) + "  images/s   CPU "
+              + "  ".join(f"{value:5.2f}" for value in cpu[label]) + "  ms/image")
+    then, now = (max(values) for values in speeds.values())
+    cpu_then, cpu_now = (min(values) for values in cpu.values())
+    print(f"best images/s now / then   {now / then:.2f}; least CPU per image then / now {cpu_then / cpu_now:.2f}")
     # Infinite tf.data iterators with Python decode functions can keep the interpreter
     # from exiting; everything is printed, so leave at once.
     os._exit(0)

@@ -146,16 +146,16 @@ def decode_rgb_square(source: ImageSource, place, side: int) -> np.ndarray:
             shrink = window / side   # the draft keeps at least the requested size
             image.draft("RGB", (math.ceil(image.width / shrink), math.ceil(image.height / shrink)))
         image.load()
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)   # no copy of a photo that needs no turn
         scale = image.width / width
+        box = (left * scale, top * scale, (left + window) * scale, (top + window) * scale)
+        if image.mode in ("RGB", "L"):   # the common photo: resized first, so only the crop is copied
+            return to_rgb_array(image.resize((side, side), Image.Resampling.BILINEAR, box=box))
         rgb = to_rgb_array(image)
     except ImageDecodeError:
         raise
     except Exception as error:  # Pillow raises many types for broken files
         raise ImageDecodeError(str(error) or type(error).__name__) from error
-    if scale == 1 and window == side:
-        return np.ascontiguousarray(rgb[top:top + side, left:left + side])
-    box = (left * scale, top * scale, (left + window) * scale, (top + window) * scale)
     return np.asarray(Image.fromarray(rgb).resize((side, side), Image.Resampling.BILINEAR, box=box))
 
 

@@ -120,8 +120,8 @@ def _crop(rgb, image_size: int, training: bool, seed):
 
 
 def _model_pair(batch_number, rgb, noise: float, seed: int):
-    """Turn a float RGB batch into (L in [-1, 1], ab / AB_SCALE), with Gaussian noise on L if asked."""
-    lightness, ab = color.tf_rgb_to_model_pair(rgb)
+    """Turn an 8-bit RGB batch into (L in [-1, 1], ab / AB_SCALE), with Gaussian noise on L if asked."""
+    lightness, ab = color.tf_rgb_to_model_pair(tf.cast(rgb, tf.float32) / 255.0)
     return _add_grain(batch_number, lightness, noise, seed), ab
 
 
@@ -162,9 +162,9 @@ def make_dataset(files: Sequence[ScannedFile], image_size: int, batch_size: int,
         draws = tf.stack([tf.random.stateless_uniform([], part) for part in seeds[:3]])
         rgb = tf.numpy_function(decode, [index, draws], tf.uint8, stateful=False)
         rgb.set_shape([image_size, image_size, 3])
-        image = tf.cast(rgb, tf.float32) / 255.0
-        # Left-right flips only: an upside-down photo puts sky colours at the bottom.
-        return tf.image.stateless_random_flip_left_right(image, seeds[3]) if training else image
+        # Left-right flips only: an upside-down photo puts sky colours at the bottom. Still 8-bit:
+        # the batch is made float once, with its Lab conversion.
+        return tf.image.stateless_random_flip_left_right(rgb, seeds[3]) if training else rgb
 
     crops = indices.enumerate().map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # Lab conversion runs once per batch: one vectorised op beats B small ones.

@@ -116,6 +116,7 @@ def command_train(args: argparse.Namespace) -> int:
     from colorize.training.devices import load_tensorflow
     from colorize.training.train import train_model, validate_config
 
+    console.info("Loading TensorFlow ...")   # seconds, and longer on a busy machine
     load_tensorflow()  # quietly, before Keras prints TensorFlow's start-up noise
     config = train_config_from_args(args)
     validate_config(config)  # a bad monitor or size is one line before the scan
