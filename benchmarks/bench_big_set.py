@@ -119,9 +119,9 @@ def validation_share(folder: Path, args) -> dict:
     split = split_dataset(scan.ok, config.train_size, config.test_size, config.effective_split_seed)
     model = prepare_model(config, split).fit_model
     training, sample_data = make_training_data(config, split)
-    model.fit(training, steps_per_epoch=3, epochs=1, verbose=0)          # trace and warm up
+    model.fit(training, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)   # trace and warm up
     started = time.perf_counter()
-    model.fit(training, steps_per_epoch=args.steps, epochs=1, verbose=0)
+    model.fit(training, steps_per_epoch=args.steps, epochs=1, verbose=0, shuffle=False)
     step_seconds = (time.perf_counter() - started) / args.steps
     model.evaluate(sample_data.take(2), verbose=0)                        # trace and warm up
     started = time.perf_counter()
