@@ -42,6 +42,17 @@ def run_colorize(*args: str, stdin: str | None = None, cwd: Path | None = None,
     )
 
 
+def mux_sound(container, stream, wave: np.ndarray, rate: int, sample_format: str = "fltp") -> None:
+    """Encode a mono wave (1-D array) into `stream` of a PyAV `container` in chunks, then flush it."""
+    import av
+
+    for start in range(0, wave.size, 1024):
+        chunk = av.AudioFrame.from_ndarray(wave[None, start:start + 1024], format=sample_format, layout="mono")
+        chunk.sample_rate, chunk.pts = rate, start
+        container.mux(stream.encode(chunk))
+    container.mux(stream.encode(None))
+
+
 def colorful_image(width: int, height: int, seed: int = 0) -> np.ndarray:
     """Return a uint8 RGB image with smooth, saturated colour blobs (not gray)."""
     rng = np.random.default_rng(seed)

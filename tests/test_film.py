@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_colorize, save_image
+from conftest import mux_sound, run_colorize, save_image
 
-av = pytest.importorskip("av")
+import av  # noqa: E402  a dependency (pyproject.toml): missing, the tests must fail, not skip
 
 WIDTH, HEIGHT, RATE = 64, 48, 12
 
@@ -51,11 +51,7 @@ def write_film(path: Path, frames: list[np.ndarray], rate: int = RATE, sound: bo
             sample_format = "s16" if audio_codec.startswith("pcm") else "fltp"
             if sample_format == "s16":
                 tone = (tone * 32767).astype(np.int16)
-            for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format=sample_format, layout="mono")
-                chunk.sample_rate, chunk.pts = 8000, start
-                container.mux(audio.encode(chunk))
-            container.mux(audio.encode(None))
+            mux_sound(container, audio, tone, 8000, sample_format)
     return path
 
 

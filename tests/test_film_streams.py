@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import mux_sound
 from test_film import HEIGHT, WIDTH, moving_frames, predict
 
-av = pytest.importorskip("av")
+import av  # noqa: E402  a dependency (pyproject.toml): missing, the tests must fail, not skip
 
 # Frame times in ms: irregular, as a phone's or a screen recording's are.
 TIMES_MS = (0, 40, 120, 130, 250, 300, 500, 520, 600, 700, 1000, 1033)
@@ -40,12 +41,8 @@ def write_variable_rate_film(path: Path, tones: tuple[int, ...] = (440, 660)) ->
         mux(video.encode(None))
         samples = 8000 * (TIMES_MS[-1] + 40) // 1000
         for sound, tone in zip(sounds, tones):
-            wave = (0.3 * np.sin(2 * np.pi * tone * np.arange(samples) / 8000)).astype(np.float32)
-            for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(wave[None, start:start + 1024], format="fltp", layout="mono")
-                chunk.sample_rate, chunk.pts = 8000, start
-                container.mux(sound.encode(chunk))
-            container.mux(sound.encode(None))
+            mux_sound(container, sound, (0.3 * np.sin(2 * np.pi * tone * np.arange(samples) / 8000)).astype(np.float32),
+                      8000)
     return path
 
 
