@@ -89,6 +89,7 @@ def test_two_workers_train_together_and_only_the_chief_writes_the_model(color_fo
     assert sorted(path.name for path in worker_run.rglob("*")) == ["config.json"]
     assert not [path.name for path in chief_run.rglob("*") if "partial" in path.name]
     assert "chief saved the model" in outputs[1]
+    assert all("the first step took" in output for output in outputs)   # the graph's build is said, as under fit
     # --batch-size is per replica; an epoch is MIN_CROPS_PER_EPOCH crops (640) as in single-process training
     assert "2 replicas, 2 images per step, 320 steps per epoch" in outputs[0]
 

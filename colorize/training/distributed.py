@@ -276,7 +276,7 @@ def _train_in(fit_model, config, split, files_dir: Path, strategy, plan: tuple[i
     """Drive fit's callbacks (writing into `files_dir`) through the epochs; return the logs by name."""
     import keras
 
-    from colorize.training.callbacks import StopOnInterrupt, build_callbacks
+    from colorize.training.callbacks import AnnounceFirstStep, StopOnInterrupt, build_callbacks
 
     # Every stock callback works here as under fit, with these differences, each for a reason:
     # - BackupAndRestore finds a backup on the chief only (the others write theirs to scratch),
@@ -291,8 +291,8 @@ def _train_in(fit_model, config, split, files_dir: Path, strategy, plan: tuple[i
     stopper = StopOnInterrupt(notify, agreed_across_workers=True)
     stock = build_callbacks(config, files_dir, first_epoch, averaged=bool(fit_model.optimizer.use_ema),
                             best_so_far=best)
-    callbacks = keras.callbacks.CallbackList([stopper, *stock], model=fit_model, epochs=config.epochs,
-                                             steps=steps, verbose=0)
+    callbacks = keras.callbacks.CallbackList([stopper, AnnounceFirstStep(notify), *stock], model=fit_model,
+                                             epochs=config.epochs, steps=steps, verbose=0)
     train_data, validation_data = distribute_datasets(strategy, config, split, global_batch)
     step_functions = make_step_functions(strategy, fit_model)
     fit_model.stop_training = False
