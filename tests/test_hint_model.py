@@ -95,6 +95,17 @@ def test_predict_feeds_the_hints_to_a_hint_model(shipped_and_grown, tmp_path):
     assert np.abs(results["grown hinted"] - results["grown"]).mean() > 0.5
 
 
+def test_where_to_hint_asks_a_hint_model_without_hints(shipped_and_grown, tmp_path):
+    _, grown = shipped_and_grown
+    grown.save(tmp_path / "hint.keras")
+    save_image(tmp_path / "photo.png", colorful_image(128, 96, seed=4).mean(axis=2).astype(np.uint8))
+    done = run_colorize("predict", "--model", str(tmp_path / "hint.keras"), "--input", str(tmp_path / "photo.png"),
+                        "--where-to-hint", "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    advice = json.loads(next((tmp_path / "out").rglob("where-to-hint/photo.json")).read_text())
+    assert advice["points"]
+
+
 def test_train_refuses_to_continue_a_hint_model_in_one_line(shipped_and_grown, tmp_path, color_folder):
     _, grown = shipped_and_grown
     grown.save(tmp_path / "hint.keras")

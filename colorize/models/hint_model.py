@@ -117,7 +117,10 @@ def call_inputs(takes_hints: bool, lightness_batch, planes=None, mask=None):
     planes (zeros, so no hint, when none are given) for a model that takes hints."""
     if not takes_hints:
         return lightness_batch
-    if planes is None:   # zeros shaped like L: works on arrays and inside a traced function alike
+    if planes is None and isinstance(lightness_batch, np.ndarray):   # an eager call takes arrays only
+        mask = np.zeros_like(lightness_batch)
+        planes = np.concatenate([mask, mask], axis=-1)
+    elif planes is None:   # inside a traced function: zeros shaped like the symbolic L
         mask = keras.ops.zeros_like(lightness_batch)
         planes = keras.ops.concatenate([mask, mask], axis=-1)
     return [lightness_batch, planes, mask]
