@@ -7,6 +7,10 @@
    TensorFlow Lab conversion, colorize.dataset.color.tf_rgb_to_model_pair). Same photos,
    same crop size and batch; the two take turns for --rounds full passes and
    each one's best pass counts, so load on a shared machine hits both alike.
+   Also the process's CPU time per image (least over the passes), which load
+   elsewhere disturbs less than wall time (that swings +-25% on 2 busy cores).
+   A third row runs the Keras way with its Lab map compiled by XLA, to show
+   what the loader's fused 8-bit Lab map is worth apart from its decode.
 2. images/s of `fit` on the cpu preset fed by the loader, against `fit` fed by
    the same number of batches already in memory (the upper bound); skipped
    with --fit-steps 0.
@@ -26,11 +30,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import best_times, machine_line
+from _common import machine_line
 
 
-def keras_directory_pipeline(folder: Path, size: int, batch: int, seed: int):
-    """Return the Keras way: image_dataset_from_directory, then a map to (L, ab) with a random flip."""
+def keras_directory_pipeline(folder: Path, size: int, batch: int, seed: int, xla: bool = False):
+    """Return the Keras way: image_dataset_from_directory, then a map to (L, ab) with a random flip.
+
+    xla=True compiles that map with XLA (jit_compile), as the loader's 8-bit Lab map is.
+    """
     import keras
     import tensorflow as tf
 
@@ -39,9 +46,10 @@ def keras_directory_pipeline(folder: Path, size: int, batch: int, seed: int):
     images = keras.utils.image_dataset_from_directory(folder, labels=None, image_size=(size, size),
                                                       batch_size=batch, crop_to_aspect_ratio=True,
                                                       shuffle=True, seed=seed, verbose=False)
+    model_pair = tf.function(color.tf_rgb_to_model_pair, jit_compile=True) if xla else color.tf_rgb_to_model_pair
 
     def to_model_pair(rgb):
-        return color.tf_rgb_to_model_pair(tf.image.random_flip_left_right(rgb / 255.0, seed=seed))
+        return model_pair(tf.image.random_flip_left_right(rgb / 255.0, seed=seed))
 
     return images.map(to_model_pair, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -51,8 +59,21 @@ def count_images(batches) -> int:
     return sum(int(lightness.shape[0]) for lightness, _ in batches)
 
 
-def loader_figures(files, args) -> tuple[float, float]:
-    """Return (loader images/s, Keras way images/s) over the same files, best of --rounds passes each."""
+def timed_passes(pipelines: dict, rounds: int) -> dict[str, tuple[float, float]]:
+    """Read whole passes of the pipelines in turns; return each one's (best images/s, least CPU ms per image)."""
+    best = {name: (0.0, float("inf")) for name in pipelines}
+    for _ in range(rounds):
+        for name, pipeline in pipelines.items():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            images = count_images(pipeline)
+            speed = images / (time.perf_counter() - started)
+            cpu_ms = (time.process_time() - cpu_started) / images * 1000
+            best[name] = (max(best[name][0], speed), min(best[name][1], cpu_ms))
+    return best
+
+
+def loader_figures(files, args) -> dict[str, tuple[float, float]]:
+    """Return {pipeline: (best images/s, least CPU ms per image)} over the same files, --rounds passes each."""
     from colorize.dataset import loader
 
     with tempfile.TemporaryDirectory() as temporary:
@@ -62,13 +83,11 @@ def loader_figures(files, args) -> tuple[float, float]:
         pipelines = {
             "loader": loader.make_dataset(files, args.size, args.batch, training=True, seed=args.seed),
             "keras": keras_directory_pipeline(folder, args.size, args.batch, args.seed),
+            "keras_xla": keras_directory_pipeline(folder, args.size, args.batch, args.seed, xla=True),
         }
-        for pipeline in pipelines.values():   # trace the tf.data functions once, as a real run does
-            count_images(pipeline)
-        seconds, counts = best_times({name: (lambda pipeline=pipeline: count_images(pipeline))
-                                      for name, pipeline in pipelines.items()}, args.rounds)
-    assert counts["loader"] == counts["keras"] == len(files), counts
-    return len(files) / seconds["loader"], len(files) / seconds["keras"]
+        for pipeline in pipelines.values():   # trace (and compile) the tf.data functions once, as a real run does
+            assert count_images(pipeline) == len(files)
+        return timed_passes(pipelines, args.rounds)
 
 
 def training_figures(files, args) -> tuple[float, float]:
@@ -111,12 +130,17 @@ def main() -> None:
 
     load_tensorflow()
     files = dataset.scan_dataset(dataset.resolve_dataset_path(args.data)).ok[:args.images]
-    loader_speed, keras_speed = loader_figures(files, args)
+    figures = loader_figures(files, args)
     print(f"{len(files)} photos of {args.data}, {args.size} px crops, batch {args.batch}, "
           f"best of {args.rounds} passes; {machine_line()}")
-    print(f"loader.make_dataset                    {loader_speed:8.1f} images/s")
-    print(f"image_dataset_from_directory + Lab map {keras_speed:8.1f} images/s")
-    print(f"loader / Keras way                     {loader_speed / keras_speed:8.2f} x")
+    labels = {"loader": "loader.make_dataset", "keras": "image_dataset_from_directory + Lab map",
+              "keras_xla": "  the same, Lab map compiled by XLA"}
+    for name, label in labels.items():
+        speed, cpu_ms = figures[name]
+        print(f"{label:40s} {speed:8.1f} images/s  {cpu_ms:6.2f} CPU ms/image")
+    for name, label in (("keras", "Keras way"), ("keras_xla", "Keras way, XLA Lab map")):
+        print(f"loader / {label:31s} {figures['loader'][0] / figures[name][0]:8.2f} x images/s  "
+              f"(its CPU per image / the loader's: {figures[name][1] / figures['loader'][1]:.2f})")
     if args.fit_steps:
         fed, memory = training_figures(files, args)
         print(f"fit fed by the loader      {fed:8.1f} images/s (cpu preset, {args.fit_steps} steps)")
