@@ -4,9 +4,13 @@ Both pipelines are built over the same photos in one process and read in
 turns (a whole pass each, three rounds; a pass ends before the other starts, so
 neither reads ahead while the other is timed), so load on a shared machine hits
 both alike. Also the process's CPU time per image, which load on other processes
-disturbs less than wall time. Used for the crop-before-resize change (BENCHMARKS.md).
+disturbs less than wall time. Each revision's loader runs with that revision's
+colour conversion (colorize/dataset/color.py). --new compares two revisions
+instead of a revision and this checkout. Used for the crop-before-resize change
+and the Lab map's (BENCHMARKS.md).
 
-    python benchmarks/bench_loader_versions.py [--rev 2eac5d7] [--rounds 3] [--data FOLDER] [--images 600]
+    python benchmarks/bench_loader_versions.py [--rev 2eac5d7] [--new REV] [--rounds 3] [--data FOLDER]
+                                               [--images 600]
 """
 
 from __future__ import annotations
@@ -22,15 +26,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def loader_at(revision: str):
-    """Import colorize/dataset/loader.py as it was at `revision` (a module apart from the current one)."""
-    source = subprocess.run(["git", "show", f"{revision}:colorize/dataset/loader.py"], cwd=REPO, check=True,
-                            capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp(prefix="loader-")) / "loader_then.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("loader_then", path)
+def module_at(revision: str, paths: tuple[str, ...], name: str):
+    """Import the first of `paths` that exists at `revision`, as module `name` (apart from the current one)."""
+    for relative in paths:
+        shown = subprocess.run(["git", "show", f"{revision}:{relative}"], cwd=REPO, capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"None of {paths} exists at {revision}")
+    path = Path(tempfile.mkdtemp(prefix="loader-")) / f"{name}.py"
+    path.write_text(shown.stdout)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def loader_at(revision: str):
+    """Return colorize/dataset/loader.py as it was at `revision`, using the colour conversion of then too."""
+    tag = revision.replace("~", "_").replace("^", "_")
+    module = module_at(revision, ("colorize/dataset/loader.py",), f"loader_{tag}")
+    module.color = module_at(revision, ("colorize/dataset/color.py", "colorize/color.py"), f"color_{tag}")
     return module
 
 
@@ -40,6 +56,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data", default="default", help="folder of photos (default: data/default)")
     parser.add_argument("--images", type=int, default=600, help="the first N photos of --data")
+    parser.add_argument("--new", help="a later revision to compare instead of this checkout")
     args = parser.parse_args()
 
     from colorize.dataset import loader as loader_now
@@ -47,7 +64,8 @@ def main() -> None:
 
     files = list(scan_dataset(resolve_dataset_path(args.data)).ok)[:args.images]
     datasets = {}
-    for label, module in ((f"loader at {args.rev}", loader_at(args.rev)), ("loader now", loader_now)):
+    newer = (f"loader at {args.new}", loader_at(args.new)) if args.new else ("loader now", loader_now)
+    for label, module in ((f"loader at {args.rev}", loader_at(args.rev)), newer):
         dataset = module.make_dataset(files, 128, 16, training=True, seed=1)
         for _ in dataset:   # trace once before timing
             pass

@@ -39,6 +39,27 @@ def test_tf_and_numpy_lab_agree_on_a_real_photo():
     assert np.abs(tf_lab(rgb) - color.rgb_to_lab(rgb)).max() < 0.05
 
 
+def every_8bit_level() -> np.ndarray:
+    """Return (16, 4096, 3) uint8 colours: each level in each channel, the rest a seeded sample of all 2^24."""
+    rng = np.random.default_rng(4)
+    colours = rng.integers(0, 256, size=(16 * 4096, 3), dtype=np.uint8)
+    colours[:256] = np.arange(256, dtype=np.uint8)[:, None]          # the grays
+    colours[256:512] = colours[:256] * np.array([1, 0, 0], np.uint8)   # each primary's levels
+    colours[512:768] = colours[:256] * np.array([0, 1, 0], np.uint8)
+    colours[768:1024] = colours[:256] * np.array([0, 0, 1], np.uint8)
+    return colours.reshape(16, 4096, 3)
+
+
+def test_tf_lab_matches_scikit_image_rgb2lab_to_within_a_thousandth_of_a_lab_unit():
+    """The training targets are skimage's rgb2lab to within 1e-3 Lab units (measured over
+    all 2^24 8-bit colours: 9.9e-5), with pow computed as exp(p log x)."""
+    from skimage.color import rgb2lab
+
+    colours = every_8bit_level()
+    expected = rgb2lab(colours / 255.0)
+    assert np.abs(tf_lab(colours) - expected).max() < 1e-3
+
+
 def test_model_pair_is_normalised_lab():
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
