@@ -60,6 +60,16 @@ def test_tf_lab_matches_scikit_image_rgb2lab_to_within_a_thousandth_of_a_lab_uni
     assert np.abs(tf_lab(colours) - expected).max() < 1e-3
 
 
+def test_8bit_model_pair_matches_scikit_image_rgb2lab_to_within_a_thousandth_of_a_lab_unit():
+    """The loader's map (a table for the sRGB curve, compiled by XLA) gives the float map's targets."""
+    from skimage.color import rgb2lab
+
+    colours = every_8bit_level()
+    lightness, ab = color.tf_uint8_rgb_to_model_pair(colours)
+    lab = np.concatenate([(lightness.numpy() + 1.0) * 50.0, ab.numpy() * AB_SCALE], axis=-1)
+    assert np.abs(lab - rgb2lab(colours / 255.0)).max() < 1e-3
+
+
 def test_model_pair_is_normalised_lab():
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)

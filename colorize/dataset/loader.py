@@ -121,7 +121,7 @@ def _crop(rgb, image_size: int, training: bool, seed):
 
 def _model_pair(batch_number, rgb, noise: float, seed: int):
     """Turn an 8-bit RGB batch into (L in [-1, 1], ab / AB_SCALE), with Gaussian noise on L if asked."""
-    lightness, ab = color.tf_rgb_to_model_pair(tf.cast(rgb, tf.float32) / 255.0)
+    lightness, ab = color.tf_uint8_rgb_to_model_pair(rgb)
     return _add_grain(batch_number, lightness, noise, seed), ab
 
 
