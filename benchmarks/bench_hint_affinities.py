@@ -21,6 +21,11 @@ FEATURE_EDGES comment, data/models/README.md); then once, test split (42)
 plain 26.15 -> 26.62, SSIM 0.9441 -> 0.9461, green 80.8% -> 89.3%; outside
 album (38) plain 23.94 -> 24.33 (issue 26's floor, pull 1e-4: 23.60), SSIM
 0.9244 -> 0.9268 (model alone 0.9092), hue 81.3% -> 82.4%, green 81.2% -> 83.9%.
+
+The "speed:" candidates solve the chosen edges on a coarser grid (issue 26's
++20% at 1 MP): validation 26.50 / 26.64 / 26.63 / 26.58 dB at 4x / 5x / 6x / 8x
+against 26.53 at 3x; predict solves at 6x (hint_features.FEATURE_SOLVE_SCALE).
+    python benchmarks/bench_hint_affinities.py --split validation --matching "refine: decoder4_b_act knn 2 weight 0.3 spatial 5.0|speed:"
 """
 
 from __future__ import annotations
@@ -98,6 +103,9 @@ def methods() -> dict:
                 "decoder4_b_act", feature_sigma=0.0, knn=knn, knn_weight=0.3, spatial=spatial)
     found["refine: decoder4_b_act knn 3 weight 0.3 spatial 1.0 superpixels 100 hub 0.1"] = with_features(
         "decoder4_b_act", feature_sigma=0.0, knn=3, knn_weight=0.3, spatial=1.0, segments=100, hub_weight=0.1)
+    for scale in (4, 5, 6, 8):   # speed (issue 26's +20% at 1 MP): the solve on the feature map's own grid or coarser
+        found[f"speed: decoder4_b_act knn 2 weight 0.3 spatial 5.0 scale {scale}"] = with_features(
+            "decoder4_b_act", feature_sigma=0.0, knn=2, knn_weight=0.3, spatial=5.0, scale=scale)
     return found
 
 

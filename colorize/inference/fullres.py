@@ -74,12 +74,27 @@ def resize_ab(ab: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack([resize_plane(ab[..., channel], height, width) for channel in (0, 1)], axis=-1)
 
 
+def _ab_strip(planes: list, small_height: int, start: int, stop: int, height: int, width: int) -> list:
+    """Return the a and b planes (Pillow float images of the working size) resized to rows start..stop
+    of a (height, width) photo.
+
+    Pillow's resize of a box reads its filter's support past the box, so the
+    strips join exactly as one whole resize would (to ~1e-7).
+    """
+    box = (0, start * small_height / height, planes[0].width, stop * small_height / height)
+    return [np.asarray(plane.resize((width, stop - start), Image.Resampling.BILINEAR, box=box), np.float32)
+            for plane in planes]
+
+
 def merge_full_resolution(lightness: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> np.ndarray:
-    """Return uint8 RGB of the full-size L joined with `ab` (Lab units) resized to it."""
-    ab_full = resize_ab(ab, *lightness.shape)
+    """Return uint8 RGB of the full-size L joined with `ab` (Lab units) resized to it.
+
+    Strip by strip, ab too: a 12 MP photo never holds its full-size ab (96 MB,
+    and twice that while the two planes were stacked).
+    """
     height, width = lightness.shape
-    if saturation != 1.0:
-        ab_full *= np.float32(saturation)
+    same_size = ab.shape[:2] == lightness.shape
+    planes = [Image.fromarray(np.ascontiguousarray(ab[..., channel], dtype=np.float32)) for channel in (0, 1)]
     rgb = np.empty((height, width, 3), dtype=np.uint8)
     rows = _row_strips(height, width)
     with warnings.catch_warnings():
@@ -87,8 +102,12 @@ def merge_full_resolution(lightness: np.ndarray, ab: np.ndarray, saturation: flo
         # skimage's "negative Z values" warning would only clutter the console.
         warnings.filterwarnings("ignore", message=".*negative Z values.*")
         for start in rows:
-            stop = start + rows.step
-            lab = np.concatenate([lightness[start:stop, :, None], ab_full[start:stop]], axis=-1)
+            stop = min(height, start + rows.step)
+            strip_ab = ([ab[start:stop, :, 0], ab[start:stop, :, 1]] if same_size
+                        else _ab_strip(planes, ab.shape[0], start, stop, height, width))
+            lab = np.stack([lightness[start:stop], *strip_ab], axis=-1).astype(np.float32, copy=False)
+            if saturation != 1.0:
+                lab[..., 1:] *= np.float32(saturation)
             rgb[start:stop] = (color.lab_to_rgb(lab) * 255.0 + 0.5).astype(np.uint8)
     return rgb
 

@@ -34,6 +34,13 @@ FEATURE_LAYER = "decoder4_b_act"
 # 26.41, KNN 2-3 weight 0.3 spatial 0.5-5 a plateau at 26.44-26.53 (this one
 # best: SSIM 0.9433 vs 0.9409, green 89.9% vs 90.1%).
 FEATURE_EDGES = {"feature_sigma": 0.0, "l_sigma": 0.2, "knn": 2, "knn_weight": 0.3, "spatial": 5.0}
+# The feature solve's grid: 6x coarser than the working size (43x32 for
+# 256x192), coarser than the stride-4 feature map itself. Same validation
+# photos: 26.53 dB at 3x (the L-only way's grid), 26.50 / 26.64 / 26.63 /
+# 26.58 at 4x / 5x / 6x / 8x; 6x takes ~11 ms a photo where 3x took ~40 ms
+# (the KNN query and the sparse LU scale with the nodes), which keeps hints
+# within issue 26's +20% of a 1 MP predict (BENCHMARKS.md).
+FEATURE_SOLVE_SCALE = 6
 
 
 def feature_model(model, names: tuple[str, ...]):
@@ -55,10 +62,12 @@ def feature_model(model, names: tuple[str, ...]):
 def cosine_features(raw: np.ndarray, dimensions: int = 8) -> np.ndarray:
     """Return (h, w, dimensions): each pixel's feature vector scaled to unit length (so distances are
     cosine distances) and projected on the main axes of the photo's vectors."""
-    flat = raw.reshape(-1, raw.shape[-1]).astype(np.float64)
+    # float32 (the axes in float64): the same hinted colours to ~4e-6 ab, 0.75 ms less at 1 MP
+    flat = raw.reshape(-1, raw.shape[-1]).astype(np.float32)
     flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)
     centred = flat - flat.mean(axis=0)
-    return (centred @ main_axes(centred.T @ centred, dimensions)).reshape(raw.shape[:2] + (-1,)).astype(np.float32)
+    axes = main_axes((centred.T @ centred).astype(np.float64), dimensions).astype(np.float32)
+    return (centred @ axes).reshape(raw.shape[:2] + (-1,))
 
 
 def main_axes(covariance: np.ndarray, dimensions: int, iterations: int = 30) -> np.ndarray:
@@ -210,4 +219,4 @@ def apply_feature_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hin
     """Return the model's ab steered by `hints` with the chosen feature edges (FEATURE_EDGES) on the
     raw feature map of FEATURE_LAYER: what predict and evaluate use when the model has that layer."""
     return apply_hints_with_features(working_lightness, model_ab, hints, cosine_features(features),
-                                     **FEATURE_EDGES)
+                                     scale=FEATURE_SOLVE_SCALE, **FEATURE_EDGES)

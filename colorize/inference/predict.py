@@ -76,7 +76,6 @@ class Colorizer:
         self.working_long_side = working_long_side
         self.smooth = smooth   # False gives the model's raw ab (benchmarks compare both)
         self._run_model = None
-        self._run_with_features = None   # the model with its hint feature map as a second output
 
     @classmethod
     def from_path(cls, path: str | Path) -> "Colorizer":
@@ -120,7 +119,7 @@ class Colorizer:
         predictions: list[np.ndarray] = [np.empty(0)] * len(inputs)
         for indices in groups.values():
             batch = np.stack([inputs[index] for index in indices])
-            output = np.asarray(self._model_function()(batch), dtype=np.float32)
+            output = np.asarray(self._model_function()(batch)[0], dtype=np.float32)
             for index, single in zip(indices, output):
                 predictions[index] = self._ab_of(single)
         return predictions
@@ -137,22 +136,13 @@ class Colorizer:
 
         A model that takes hints gets each image's `hints` (at its working size) as input.
         """
-        from colorize.models.hint_model import call_inputs
-
         prepared = [self._prepare(lightness) for lightness in lightnesses]
         hints = list(hints) if hints is not None else [None] * len(prepared)
-        if self._run_with_features is None:
-            import tensorflow as tf
-
-            from colorize.inference.hint_features import FEATURE_LAYER, feature_model
-
-            both = feature_model(self.model, (FEATURE_LAYER,))
-            self._run_with_features = tf.function(lambda batch: both(batch, training=False), reduce_retracing=True)
         chroma, features = [], []
         for item, image_hints in zip(prepared, hints):   # one at a time: hints are a person's few photos
-            planes = self._hint_planes(item, image_hints) if self.takes_hints else (None, None)
-            output, feature_map = self._run_with_features(call_inputs(self.takes_hints, item.model_input[None],
-                                                                      *planes))
+            # Called as _predict_ab calls it when the model takes no hints: one trace serves both.
+            planes = self._hint_planes(item, image_hints) if self.takes_hints else ()
+            output, feature_map = self._model_function()(item.model_input[None], *planes)
             ab = self._ab_of(np.asarray(output, np.float32)[0])
             chroma.append(smooth_chroma(item.working_lightness, ab) if self.smooth else ab)
             features.append(np.asarray(feature_map, np.float32)[0])
@@ -171,17 +161,30 @@ class Colorizer:
         return planes[None], mask[None]
 
     def _model_function(self):
-        """Return the model as a traced function: ~25% faster than eager calls on
-        CPU (measured 0.095 vs 0.128 s per 256x192 image, cpu preset);
-        reduce_retracing keeps new image sizes from tracing it again each time."""
+        """Return the model as one traced function of (L batch[, hint planes, mask]) to (its output,
+        the hint feature map or None).
+
+        Traced: ~25% faster than eager calls on CPU (0.095 vs 0.128 s per
+        256x192 image, cpu preset); reduce_retracing keeps new image sizes from
+        tracing it again. One function gives colour alone and colour with the
+        feature map: a second traced copy for hints cost ~20 MiB more at 12 MP.
+        """
         if self._run_model is None:
             import tensorflow as tf
 
             from colorize.models.hint_model import call_inputs
 
-            model, takes_hints = self.model, self.takes_hints
-            self._run_model = tf.function(lambda batch: model(call_inputs(takes_hints, batch), training=False),
-                                          reduce_retracing=True)
+            model, takes_hints, with_features = self.model, self.takes_hints, self.gives_hint_features()
+            if with_features:
+                from colorize.inference.hint_features import FEATURE_LAYER, feature_model
+
+                model = feature_model(model, (FEATURE_LAYER,))
+
+            def run(batch, planes=None, mask=None):
+                outputs = model(call_inputs(takes_hints, batch, planes, mask), training=False)
+                return tuple(outputs) if with_features else (outputs, None)
+
+            self._run_model = tf.function(run, reduce_retracing=True)
         return self._run_model
 
     def _ab_of(self, output: np.ndarray) -> np.ndarray:
