@@ -27,9 +27,9 @@ def _striped_box(size: int = 64):
     probabilities = np.zeros((size // 4, size // 4, 3), np.float32)
     probabilities[...] = (1.0, 0.0, 0.0)
     probabilities[box[::4, ::4]] = (0.0, 0.5, 0.5)      # the box: red or green, the head cannot tell
-    hints = hint_module.no_hints(size, size)
-    hints.mask[size // 2 - 2:size // 2 + 1, size // 2 - 2:size // 2 + 1] = True
-    hints.ab[hints.mask] = RED
+    mask = np.zeros((size, size), bool)
+    mask[size // 2 - 2:size // 2 + 1, size // 2 - 2:size // 2 + 1] = True
+    hints = hint_module.Hints.from_planes(mask, np.where(mask[..., None], RED, 0.0))
     return lightness, box, centres, probabilities, hints
 
 

@@ -20,6 +20,14 @@ def _ab_of(hex_colour: str) -> np.ndarray:
     return color.rgb_to_lab(rgb)[0, 0, 1:]
 
 
+def _hints_on(shape: tuple[int, int], region, ab) -> hint_module.Hints:
+    """Return hints of a (height, width) photo: the pixels of `region` (np.s_[...]) in colour `ab`."""
+    mask, planes = np.zeros(shape, bool), np.zeros(shape + (2,), np.float32)
+    mask[region] = True
+    planes[mask] = ab
+    return hint_module.Hints.from_planes(mask, planes)
+
+
 def _gray_photo(height: int = 60, width: int = 100) -> np.ndarray:
     rng = np.random.default_rng(1)
     level = rng.integers(40, 200, (height, width), dtype=np.uint8)
@@ -136,9 +144,7 @@ def _box_scene(size: int = 96):
     box = np.zeros((size, size), bool)
     box[24:72, 24:72] = True
     lightness[box] = 60.0
-    hints = hint_module.no_hints(size, size)
-    hints.mask[46:50, 40:56] = True
-    hints.ab[hints.mask] = _ab_of(RED)
+    hints = _hints_on((size, size), np.s_[46:50, 40:56], _ab_of(RED))
     return lightness, box, hints
 
 
@@ -162,10 +168,11 @@ def test_hints_at_a_smaller_working_size_keep_their_colour():
 
 
 def test_shrinking_hints_puts_each_hint_pixel_in_the_pixel_holding_its_centre():
-    hints = hint_module.no_hints(100, 100)
-    hints.mask[0, 0] = hints.mask[99, 99] = hints.mask[50, 49] = hints.mask[50, 50] = True
-    hints.ab[0, 0], hints.ab[99, 99] = (10.0, -10.0), (-30.0, 20.0)
-    hints.ab[50, 49], hints.ab[50, 50] = (40.0, 0.0), (20.0, 10.0)
+    mask, ab = np.zeros((100, 100), bool), np.zeros((100, 100, 2), np.float32)
+    mask[0, 0] = mask[99, 99] = mask[50, 49] = mask[50, 50] = True
+    ab[0, 0], ab[99, 99] = (10.0, -10.0), (-30.0, 20.0)
+    ab[50, 49], ab[50, 50] = (40.0, 0.0), (20.0, 10.0)
+    hints = hint_module.Hints.from_planes(mask, ab)
     small = hint_module.hints_at_size(hints, 33, 33)      # 100 px to 33: ratio 3.03, not whole
     assert small.count == 3 and small.mask[0, 0] and small.mask[32, 32] and small.mask[16, 16]
     np.testing.assert_allclose(small.ab[32, 32], (-30.0, 20.0))
@@ -179,9 +186,7 @@ def test_small_solve_comes_back_up_with_the_step_of_lightness():
     bilinear resize of the coarse solve (no guide) gives 10.4, 7.3, 4.4, 2.8 past the edge."""
     lightness = np.full((48, 64), 30.0, np.float32)
     lightness[:, 31:] = 70.0
-    hints = hint_module.no_hints(48, 64)
-    hints.mask[20:23, 10:13] = True
-    hints.ab[hints.mask] = (40.0, 0.0)
+    hints = _hints_on((48, 64), np.s_[20:23, 10:13], (40.0, 0.0))
     ab = hint_module.apply_hints(lightness, np.zeros((48, 64, 2), np.float32), hints, scale=3)
     assert (ab[:, :27, 0] > 38.0).all() and (ab[:, :31, 0] > 20.0).all()   # the hint's side takes its colour
     assert (ab[..., 0] <= 40.0 + 1e-3).all()                              # and no more
@@ -193,9 +198,7 @@ def test_a_hint_beside_an_edge_stays_on_its_side():
     its centre, 31, is past the step) must not colour that side."""
     lightness = np.full((48, 64), 30.0, np.float32)
     lightness[:, 31:] = 70.0
-    hints = hint_module.no_hints(48, 64)
-    hints.mask[20:23, 28:31] = True
-    hints.ab[hints.mask] = (40.0, 0.0)
+    hints = _hints_on((48, 64), np.s_[20:23, 28:31], (40.0, 0.0))
     ab = hint_module.apply_hints(lightness, np.zeros((48, 64, 2), np.float32), hints, scale=3)
     assert (ab[:, :27, 0] > 30.0).all()
     assert (np.abs(ab[:, 32:, 0]) < 2.0).all()
@@ -221,9 +224,7 @@ def test_network_view_carries_a_hint_across_texture_and_not_into_the_background(
     features[6:18, 6:18] = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)   # the box, at the feature map's stride 4
     features += 0.05 * np.random.default_rng(0).standard_normal(features.shape).astype(np.float32)
     red = np.array([50.0, 40.0], np.float32)
-    hints = hint_module.no_hints(size, size)
-    hints.mask[46:49, 46:49] = True
-    hints.ab[hints.mask] = red
+    hints = _hints_on((size, size), np.s_[46:49, 46:49], red)
     model_ab = np.zeros((size, size, 2), np.float32)
 
     def reddened(ab):
@@ -238,9 +239,7 @@ def test_network_view_carries_a_hint_across_texture_and_not_into_the_background(
 
 def test_feature_solve_without_feature_edges_is_the_plain_small_solve():
     lightness, _, _ = _box_scene()
-    hints = hint_module.no_hints(*lightness.shape)
-    hints.mask[40:43, 40:43] = True
-    hints.ab[hints.mask] = (30.0, -20.0)
+    hints = _hints_on(lightness.shape, np.s_[40:43, 40:43], (30.0, -20.0))
     plain = hint_module.spread_coarse(lightness, hints, 1e-5, 3)
     same = hint_features.spread_with_features(lightness, hints, np.zeros((4, 4, 3), np.float32), 1e-5, 3,
                                               feature_sigma=0.0, l_sigma=0.2, knn=0, knn_weight=0.0, spatial=1.0)

@@ -132,7 +132,7 @@ def steer_with_hints(lightness: np.ndarray, ab: np.ndarray, image_hints: "Hints 
     hint also reaches what the network sees as the same stuff across texture
     (hint_features: +0.39 dB over L edges alone, outside album, 10 points).
     """
-    if image_hints is None or not image_hints.mask.any():
+    if image_hints is None or not image_hints.count:
         return ab
     from colorize.inference.hint_features import apply_feature_hints
     from colorize.inference.hints import apply_hints, hints_at_size
@@ -148,7 +148,7 @@ def steer_with_hints(lightness: np.ndarray, ab: np.ndarray, image_hints: "Hints 
 def _chroma_and_features(colorizer: ChromaSource, lightnesses: list[np.ndarray],
                          hints: list) -> tuple[list[np.ndarray], list]:
     """Return the ab of each L and, when some image has hints and the model gives them, its feature maps."""
-    hinted = any(image_hints is not None and image_hints.mask.any() for image_hints in hints)
+    hinted = any(image_hints is not None and image_hints.count for image_hints in hints)
     if hinted and getattr(colorizer, "gives_hint_features", lambda: False)():
         return colorizer.predict_chroma_and_features(lightnesses, hints)
     return colorizer.predict_chroma(lightnesses), [None] * len(lightnesses)

@@ -168,14 +168,14 @@ def apply_hints_with_features(working_lightness: np.ndarray, model_ab: np.ndarra
     """Return the model's ab steered by `hints`, spread with feature affinities (spread_with_features)."""
     height, width = working_lightness.shape
     hints = hint_module.hints_at_size(hints, height, width)
-    if not hints.mask.any():
+    if not hints.count:
         return model_ab
-    residual = hint_module.Hints(hints.mask, np.where(hints.mask[..., None], hints.ab - model_ab, 0.0))
+    residual = hint_module.residual_hints(hints, model_ab)
     steered = model_ab + spread_with_features(working_lightness, residual, features, pull, scale,
                                               feature_sigma=feature_sigma, l_sigma=l_sigma, knn=knn,
                                               knn_weight=knn_weight, spatial=spatial, segments=segments,
                                               hub_weight=hub_weight)
-    steered[hints.mask] = hints.ab[hints.mask]
+    steered.reshape(-1, 2)[hints.index] = hints.colours
     return steered.astype(np.float32)
 
 
@@ -191,7 +191,7 @@ def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints
     """
     height, width = working_lightness.shape
     hints = hint_module.hints_at_size(hints, height, width)
-    if not hints.mask.any():
+    if not hints.count:
         return model_ab
     model = model_ab[..., 0] + 1j * model_ab[..., 1]
     wanted = hints.ab[..., 0] + 1j * hints.ab[..., 1]
@@ -201,7 +201,7 @@ def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints
     planes = np.stack([np.log(np.abs(ratio)), np.cos(turn) - 1.0, np.sin(turn),
                        (hints.ab - model_ab)[..., 0], (hints.ab - model_ab)[..., 1]], axis=-1)
     planes = np.where(hints.mask[..., None], planes, 0.0)
-    spread = spread_with_features(working_lightness, hint_module.Hints(hints.mask, planes),
+    spread = spread_with_features(working_lightness, hint_module.Hints.from_planes(hints.mask, planes),
                                   np.zeros((1, 1, 1), np.float32), pull, scale, feature_sigma=0.0,
                                   l_sigma=0.2, knn=0, knn_weight=0.0, spatial=1.0)
     angle = np.arctan2(spread[..., 2], spread[..., 1] + 1.0)

@@ -60,20 +60,60 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 @dataclass(frozen=True)
 class Hints:
-    """Hint colours of one photo: where (mask) and which ab (Lab units, 0 where no hint)."""
+    """Hint colours of one photo, kept as the list of its hint pixels.
 
-    mask: np.ndarray    # (H, W) bool
-    ab: np.ndarray      # (H, W, 2) float32
+    A list, not planes: a few points on a 12 MP photo held as (H, W) planes
+    cost ~40 MiB (numpy backs big arrays with 2 MB huge pages, so each small
+    patch touches whole ones). `mask` and `ab` give the planes where a step
+    needs them, at the model's working size.
+    """
+
+    shape: tuple[int, int]   # (H, W) of the photo they belong to
+    index: np.ndarray        # (n,) flat pixel indices, increasing, each once
+    colours: np.ndarray      # (n, C) float32: ab in Lab units (or any C values per hint pixel)
+
+    @classmethod
+    def from_planes(cls, mask: np.ndarray, values: np.ndarray) -> "Hints":
+        """Return the hints at the True pixels of `mask` (H, W), with their `values` (H, W, C)."""
+        index = np.flatnonzero(mask)
+        return cls(tuple(mask.shape), index, np.asarray(values, np.float32).reshape(-1, values.shape[-1])[index])
 
     @property
     def count(self) -> int:
         """Return how many pixels carry a hint."""
-        return int(self.mask.sum())
+        return int(self.index.size)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Return (H, W) bool: where the hints are."""
+        plane = np.zeros(self.shape, bool)
+        plane.ravel()[self.index] = True
+        return plane
+
+    @property
+    def ab(self) -> np.ndarray:
+        """Return (H, W, C) float32: each hint pixel's values, 0 elsewhere."""
+        plane = np.zeros((self.shape[0] * self.shape[1], self.colours.shape[-1]), np.float32)
+        plane[self.index] = self.colours
+        return plane.reshape(self.shape + (-1,))
 
 
 def no_hints(height: int, width: int) -> Hints:
     """Return empty hints for a photo of (height, width)."""
-    return Hints(np.zeros((height, width), bool), np.zeros((height, width, 2), np.float32))
+    return Hints((height, width), np.zeros(0, np.int64), np.zeros((0, 2), np.float32))
+
+
+def _patches_to_hints(patches: list[tuple[tuple[slice, slice], np.ndarray]], height: int, width: int) -> Hints:
+    """Return the hints of square patches [((rows, columns), ab)], a later patch winning where two overlap."""
+    if not patches:
+        return no_hints(height, width)
+    index = np.concatenate([np.ravel_multi_index(np.mgrid[rows, columns].reshape(2, -1), (height, width))
+                            for (rows, columns), _ in patches])
+    colours = np.concatenate([np.broadcast_to(np.asarray(ab, np.float32), ((rows.stop - rows.start) *
+                                                                           (columns.stop - columns.start), 2))
+                              for (rows, columns), ab in patches])
+    last = index.size - 1 - np.unique(index[::-1], return_index=True)[1]   # np.unique keeps the first: reversed
+    return Hints((height, width), index[last], colours[last])
 
 
 def patch_side(height: int, width: int) -> int:
@@ -132,13 +172,9 @@ def read_points(path: Path, height: int, width: int) -> Hints:
     """Return the hints of a points JSON for a photo of (height, width)."""
     points = [_check_point(path, number, point, height, width)
               for number, point in enumerate(_load_points(path), start=1)]
-    hints = no_hints(height, width)
     side = patch_side(height, width)
-    for x, y, colour in points:
-        rows, columns = _patch(x, y, side, height, width)
-        hints.mask[rows, columns] = True
-        hints.ab[rows, columns] = _hex_to_ab(colour)
-    return hints
+    return _patches_to_hints([(_patch(x, y, side, height, width), _hex_to_ab(colour)) for x, y, colour in points],
+                             height, width)
 
 
 def _load_painted(path: Path, height: int, width: int) -> Image.Image:
@@ -173,7 +209,7 @@ def read_painted(path: Path, photo: np.ndarray) -> Hints:
         mask = opaque
     else:   # a colour copy: what differs from the photo's own colour is the hint
         mask = np.hypot(*np.moveaxis(ab - _photo_ab(photo), -1, 0)) > HINT_CHROMA
-    return Hints(mask, np.where(mask[..., None], ab, 0.0).astype(np.float32))
+    return Hints.from_planes(mask, ab)
 
 
 def read_hints(path: str | Path, photo: np.ndarray) -> Hints:
@@ -210,17 +246,15 @@ def check_hint_file(path: str | Path, height: int, width: int) -> None:
 def simulate_hints(rgb: np.ndarray, count: int, seed: int) -> Hints:
     """Return `count` hints at seeded random places, each the mean true ab of its patch (side 1% of the long side)."""
     height, width = rgb.shape[:2]
-    hints = no_hints(height, width)
     if count <= 0:
-        return hints
+        return no_hints(height, width)
     true_ab = color.rgb_to_lab(rgb)[..., 1:]
     side = patch_side(height, width)
     generator = np.random.default_rng(seed)
-    for x, y in zip(generator.integers(0, width, count), generator.integers(0, height, count)):
-        rows, columns = _patch(int(x), int(y), side, height, width)
-        hints.mask[rows, columns] = True
-        hints.ab[rows, columns] = true_ab[rows, columns].reshape(-1, 2).mean(axis=0)
-    return hints
+    patches = [_patch(int(x), int(y), side, height, width)
+               for x, y in zip(generator.integers(0, width, count), generator.integers(0, height, count))]
+    return _patches_to_hints([(patch, true_ab[patch].reshape(-1, 2).mean(axis=0)) for patch in patches],
+                             height, width)
 
 
 # --- hints at the model's working size, and their propagation ------------------
@@ -228,9 +262,9 @@ def simulate_hints(rgb: np.ndarray, count: int, seed: int) -> Hints:
 def hints_at_size(hints: Hints, height: int, width: int) -> Hints:
     """Return the hints resized to (height, width), area-weighted: a pixel is a hint if any hint covers it,
     with the mean ab of the hint pixels it covers."""
-    if hints.mask.shape == (height, width):
+    if hints.shape == (height, width):
         return hints
-    if height <= hints.mask.shape[0] and width <= hints.mask.shape[1]:
+    if height <= hints.shape[0] and width <= hints.shape[1]:
         return _hints_shrunk(hints, height, width)
     coverage = hints.mask.astype(np.float32)
 
@@ -241,8 +275,7 @@ def hints_at_size(hints: Hints, height: int, width: int) -> Hints:
     covered = box(coverage)
     mask = covered > 1e-6
     ab = np.stack([box(coverage * hints.ab[..., channel]) for channel in (0, 1)], axis=-1)
-    ab = np.where(mask[..., None], ab / np.maximum(covered, 1e-6)[..., None], 0.0).astype(np.float32)
-    return Hints(mask, ab)
+    return Hints.from_planes(mask, ab / np.maximum(covered, 1e-6)[..., None])
 
 
 def _hints_shrunk(hints: Hints, height: int, width: int) -> Hints:
@@ -251,22 +284,19 @@ def _hints_shrunk(hints: Hints, height: int, width: int) -> Hints:
     Touches only the hint pixels, so a 12 MP photo's few points cost ~2 ms
     instead of ~170 ms for box-resizing its whole planes.
     """
-    source_height, source_width = hints.mask.shape
-    flat = np.flatnonzero(hints.mask)
-    rows, columns = np.divmod(flat, source_width)
+    source_height, source_width = hints.shape
+    rows, columns = np.divmod(hints.index, source_width)
     target = ((2 * rows + 1) * height // (2 * source_height)) * width + (2 * columns + 1) * width // (2 * source_width)
-    return _pooled_hints(hints.ab.reshape(-1, 2)[flat], target, height, width)
+    return _pooled_hints(hints.colours, target, height, width)
 
 
 def _pooled_hints(ab: np.ndarray, target: np.ndarray, height: int, width: int) -> Hints:
     """Return hints of (height, width) holding the mean of the hint colours `ab` (n, 2) pooled at the
     flat pixel indices `target` (n,)."""
     counts = np.bincount(target, minlength=height * width)
-    sums = np.stack([np.bincount(target, ab[:, channel], height * width) for channel in (0, 1)], axis=-1)
-    mask = counts > 0
-    mean = np.zeros((height * width, 2), np.float32)
-    mean[mask] = sums[mask] / counts[mask, None]
-    return Hints(mask.reshape(height, width), mean.reshape(height, width, 2))
+    sums = np.stack([np.bincount(target, ab[:, channel], height * width) for channel in range(ab.shape[1])], axis=-1)
+    index = np.flatnonzero(counts)
+    return Hints((height, width), index, (sums[index] / counts[index, None]).astype(np.float32))
 
 
 def grid_edges(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -359,12 +389,12 @@ def coarse_hints(working_lightness: np.ndarray, residual: Hints, scale: int) -> 
     centre_rows = np.minimum(np.arange(small_height) * scale + scale // 2, height - 1)
     centre_columns = np.minimum(np.arange(small_width) * scale + scale // 2, width - 1)
     small_lightness = working_lightness[centre_rows][:, centre_columns]
-    flat = np.flatnonzero(residual.mask)
+    flat = residual.index
     rows, columns = np.divmod(flat, width)
     near = np.abs(working_lightness.ravel()[flat] - small_lightness[rows // scale, columns // scale]) \
         <= 2 * EDGE_L_SIGMA * 100.0
     keep = near if near.any() else np.ones_like(near)   # a hint only along edges still counts
-    small = _pooled_hints(residual.ab.reshape(-1, 2)[flat[keep]],
+    small = _pooled_hints(residual.colours[keep],
                           (rows[keep] // scale) * small_width + columns[keep] // scale, small_height, small_width)
     return small_lightness, small
 
@@ -375,7 +405,7 @@ def upsample_residual(small_lightness: np.ndarray, spread: np.ndarray, working_l
     up = guided_upsample(small_lightness / 100.0, spread, working_lightness / 100.0, UPSAMPLE_RADIUS, UPSAMPLE_EPS)
     # The local linear fit overshoots beside a step of L: the exact solution
     # never goes past every hint's residual nor past 0 (where the pull leads).
-    fixed = small.ab[small.mask]
+    fixed = small.colours
     return np.clip(up, np.minimum(fixed.min(axis=0), 0.0), np.maximum(fixed.max(axis=0), 0.0))
 
 
@@ -400,9 +430,13 @@ def apply_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: Hint
     """
     height, width = working_lightness.shape
     hints = hints_at_size(hints, height, width)
-    if not hints.mask.any():
+    if not hints.count:
         return model_ab
-    residual = Hints(hints.mask, np.where(hints.mask[..., None], hints.ab - model_ab, 0.0).astype(np.float32))
-    steered = model_ab + spread_coarse(working_lightness, residual, pull, scale)
-    steered[hints.mask] = hints.ab[hints.mask]   # a hint is the colour asked for, exactly
+    steered = model_ab + spread_coarse(working_lightness, residual_hints(hints, model_ab), pull, scale)
+    steered.reshape(-1, 2)[hints.index] = hints.colours   # a hint is the colour asked for, exactly
     return steered.astype(np.float32)
+
+
+def residual_hints(hints: Hints, model_ab: np.ndarray) -> Hints:
+    """Return what each hint asks beyond the model's ab (same size): hint ab minus the model's."""
+    return Hints(hints.shape, hints.index, hints.colours - model_ab.reshape(-1, 2)[hints.index])
