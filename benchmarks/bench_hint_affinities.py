@@ -1,9 +1,9 @@
 """Hints (issue 26): does spreading a hint with what the network sees beat the plain propagation?
 
-At 10 simulated points (hints.simulate_hints, photo i seeded seed + i, as
-bench_hints.py), compares with the shipped plain propagation (hints.apply_hints,
+At 10 simulated points (sources.simulate_hints, photo i seeded seed + i, as
+bench_hints.py), compares with the shipped plain propagation (propagation.apply_hints,
 a 4-neighbour graph on L solved on a 3x coarser grid):
-- feature affinities (colorize.inference.hint_features): the same coarse solve
+- feature affinities (colorize.hints.feature_edges): the same coarse solve
   with 4-neighbour edges kept where the feature vectors agree (sigma) and/or
   KNN edges in feature space, features from the frozen encoder's stride-16
   (encoder16) or stride-8 (encoder8) outputs or the decoder's last layer
@@ -16,7 +16,7 @@ Choose on --split validation; report --split test and --outside once.
         --methods "model,plain,refine: decoder4_b_act knn 2 weight 0.3 spatial 5.0"
 
 Measured (2 shared cores, 10 points): validation (51 photos) plain 26.04 dB, the
-chosen KNN 2 in decoder4_b_act's view 26.53 (every candidate: hint_features'
+chosen KNN 2 in decoder4_b_act's view 26.53 (every candidate: feature_edges.py's
 FEATURE_EDGES comment, data/models/README.md); then once, test split (42)
 plain 26.15 -> 26.62, SSIM 0.9441 -> 0.9461, green 80.8% -> 89.3%; outside
 album (38) plain 23.94 -> 24.33 (issue 26's floor, pull 1e-4: 23.60), SSIM
@@ -24,7 +24,7 @@ album (38) plain 23.94 -> 24.33 (issue 26's floor, pull 1e-4: 23.60), SSIM
 
 The "speed:" candidates solve the chosen edges on a coarser grid (issue 26's
 +20% at 1 MP): validation 26.50 / 26.64 / 26.63 / 26.58 dB at 4x / 5x / 6x / 8x
-against 26.53 at 3x; predict solves at 6x (hint_features.FEATURE_SOLVE_SCALE).
+against 26.53 at 3x; predict solves at 6x (feature_edges.FEATURE_SOLVE_SCALE).
     python benchmarks/bench_hint_affinities.py --split validation --matching "refine: decoder4_b_act knn 2 weight 0.3 spatial 5.0|speed:"
 """
 
@@ -43,7 +43,7 @@ from bench_hints import add_photo_set_arguments, score  # noqa: E402
 
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset  # noqa: E402
 from colorize.evaluation import metrics  # noqa: E402
-from colorize.inference import hint_features, hints as hint_module  # noqa: E402
+from colorize.hints import feature_edges, propagation  # noqa: E402
 from colorize.inference.fullres import full_lightness, resize_plane  # noqa: E402
 
 FEATURES = ("encoder16", "encoder8", "decoder4_b_act")
@@ -63,23 +63,23 @@ def prepare(colorizer, model, entries) -> list[dict]:
         photo = {"original": original, "lightness": lightness, "working": working,
                  "ab": smooth_chroma(working, np.asarray(raw_ab[0]) * 110.0)}
         for name, feature_map in zip(FEATURES, maps):
-            photo[name] = hint_features.cosine_features(np.asarray(feature_map[0]))
+            photo[name] = feature_edges.cosine_features(np.asarray(feature_map[0]))
         photos.append(photo)
     return photos
 
 
 def with_features(name: str, **options):
     def method(photo, hints):
-        return hint_features.apply_hints_with_features(photo["working"], photo["ab"], hints, photo[name], **options)
+        return feature_edges.apply_hints_with_features(photo["working"], photo["ab"], hints, photo[name], **options)
     return method
 
 
 def methods() -> dict:
     """Return every method tried, by name."""
     found = {"model": lambda photo, hints: photo["ab"],
-             "plain": lambda photo, hints: hint_module.apply_hints(photo["working"], photo["ab"], hints),
+             "plain": lambda photo, hints: propagation.apply_hints(photo["working"], photo["ab"], hints),
              "same graph, no features": with_features("encoder16", feature_sigma=0.0),
-             "polar": lambda photo, hints: hint_features.apply_hints_polar(photo["working"], photo["ab"], hints)}
+             "polar": lambda photo, hints: feature_edges.apply_hints_polar(photo["working"], photo["ab"], hints)}
     for name in FEATURES:
         for sigma in (0.3, 0.6):
             found[f"{name} sigma {sigma}"] = with_features(name, feature_sigma=sigma)
@@ -121,7 +121,7 @@ def main() -> int:
     from colorize.inference.predict import Colorizer
 
     colorizer = Colorizer.from_path(args.model)
-    model = hint_features.feature_model(colorizer.model, FEATURES)
+    model = feature_edges.feature_model(colorizer.model, FEATURES)
     chosen = methods()
     if args.methods:
         chosen = {name: chosen[name] for name in args.methods.split(",")}

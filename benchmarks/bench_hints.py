@@ -1,18 +1,18 @@
 """Hints (issue 26): what N simulated points do for the shipped model, propagation alone and improved.
 
-For N in 0, 1, 5, 10, 30 points (colorize.inference.hints.simulate_hints,
+For N in 0, 1, 5, 10, 30 points (colorize.hints.sources.simulate_hints,
 seeded per photo: Zhang et al. 2017's simulated user), on the held-out split
 of data/default and on the outside album, reports PSNR, SSIM, hue recall and
 green recall (colorize.evaluation.metrics) for
 - model: the shipped model alone, as `predict` colourises (guided filter);
 - propagation: plus the plain edge-aware propagation of the hint residual
   (4-neighbour graph on L, the floor of issue 26) as `predict` ships it:
-  hints.apply_hints with its defaults (pull and the small solve chosen on the
+  propagation.apply_hints with its defaults (pull and the small solve chosen on the
   validation split, --select);
 - improved: improved_hints with IMPROVED (or --improved): edges to each
   pixel's nearest pixels in the class head's view (KNN), solved at the working
   size. This experiment (its class-probability features and re-weighting too)
-  lives here only: predict ships the plain way and hint_features' edges.
+  lives here only: predict ships the plain way and feature_edges.py's edges.
 --select (with --split validation) instead compares the pulls 1e-3..1e-6 of
 the plain propagation, solved exactly and at 1/hints.SOLVE_SCALE of the
 working size, at 10 points: how the shipped setting was chosen.
@@ -40,7 +40,7 @@ from _common import machine_line  # noqa: E402
 
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset  # noqa: E402
 from colorize.evaluation import metrics  # noqa: E402
-from colorize.inference import hint_features, hints as hint_module  # noqa: E402
+from colorize.hints import feature_edges, propagation, sources  # noqa: E402
 from colorize.inference.fullres import full_lightness, merge_full_resolution, resize_plane  # noqa: E402
 
 COUNTS = (0, 1, 5, 10, 30)
@@ -82,7 +82,7 @@ def probability_features(probabilities: np.ndarray, height: int, width: int, dim
     centred = roots - roots.mean(axis=0)
     _, _, axes = np.linalg.svd(centred[::max(1, len(centred) // 4096)], full_matrices=False)
     projected = (centred @ axes[:dimensions].T).reshape(probabilities.shape[:2] + (-1,))
-    return hint_features.features_at(projected, height, width)
+    return feature_edges.features_at(projected, height, width)
 
 
 def reweight_and_decode(probabilities: np.ndarray, centres: np.ndarray, target_ab: np.ndarray,
@@ -107,7 +107,7 @@ def _reweighted(steered: np.ndarray, spread: np.ndarray, hints, probabilities: n
     re-weighted towards it and decoded again."""
     height, width = steered.shape[:2]
     target = _area_to_head(steered, *probabilities.shape[:2])
-    decoded = hint_features.features_at(reweight_and_decode(probabilities, centres, target, sigma), height, width)
+    decoded = feature_edges.features_at(reweight_and_decode(probabilities, centres, target, sigma), height, width)
     influence = np.clip(spread[..., 2:], 0.0, 1.0)
     result = (1.0 - influence) * steered + influence * decoded
     result[hints.mask] = hints.ab[hints.mask]
@@ -116,29 +116,29 @@ def _reweighted(steered: np.ndarray, spread: np.ndarray, hints, probabilities: n
 
 def improved_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints,
                    probabilities: np.ndarray | None = None, centres: np.ndarray | None = None, *,
-                   pull: float = hint_module.RESIDUAL_PULL, scale: int = hint_module.SOLVE_SCALE,
+                   pull: float = propagation.RESIDUAL_PULL, scale: int = propagation.SOLVE_SCALE,
                    feature_sigma: float = 0.0, feature_l_sigma: float = 0.2, knn: int = 0,
                    knn_weight: float = 1.0, knn_spatial: float = 0.1, reweight_sigma: float | None = None) -> np.ndarray:
     """Return the model's ab steered by `hints`, solved at the working size (scale 1 or any class-head option)
     on the 4-neighbour graph on L plus, given the class probabilities, same-object edges (feature_sigma) and
     KNN edges (knn) in the head's view, optionally re-weighting the class distributions (reweight_sigma).
-    Without those options and scale > 1 it is the shipped hints.apply_hints."""
+    Without those options and scale > 1 it is the shipped propagation.apply_hints."""
     if scale > 1 and not (feature_sigma or knn or reweight_sigma):
-        return hint_module.apply_hints(working_lightness, model_ab, hints, pull=pull, scale=scale)
+        return propagation.apply_hints(working_lightness, model_ab, hints, pull=pull, scale=scale)
     height, width = working_lightness.shape
-    hints = hint_module.hints_at_size(hints, height, width)
+    hints = sources.hints_at_size(hints, height, width)
     if not hints.mask.any():
         return model_ab
     if probabilities is not None and (feature_sigma or knn):
-        first, second, weights = hint_features.feature_edges(
+        first, second, weights = feature_edges.feature_edges(
             working_lightness, probability_features(probabilities, height, width), feature_sigma=feature_sigma,
             l_sigma=feature_l_sigma, knn=knn, knn_weight=knn_weight, spatial=knn_spatial)
     else:
-        first, second = hint_module.grid_edges(height, width)
-        weights = hint_module.lightness_weights(working_lightness, first, second)
+        first, second = propagation.grid_edges(height, width)
+        weights = propagation.lightness_weights(working_lightness, first, second)
     residual = np.where(hints.mask[..., None], hints.ab - model_ab, 0.0)
     stacked = np.concatenate([residual, hints.mask[..., None].astype(np.float64)], axis=-1)
-    spread = hint_module.propagate_residual(stacked, hints.mask, first, second, weights, pull)
+    spread = propagation.propagate_residual(stacked, hints.mask, first, second, weights, pull)
     steered = model_ab + spread[..., :2]
     if probabilities is None or centres is None or not reweight_sigma:
         return steered.astype(np.float32)
@@ -169,8 +169,8 @@ def score(photos, method, count: int, seed: int) -> dict:
     """Return the summary figures of `method` with `count` simulated points per photo."""
     totals = metrics.ScoreTotals()
     for index, photo in enumerate(photos):
-        hints = hint_module.simulate_hints(photo["original"], count, seed + index)
-        ab = method(photo, hint_module.hints_at_size(hints, *photo["working"].shape))
+        hints = sources.simulate_hints(photo["original"], count, seed + index)
+        ab = method(photo, sources.hints_at_size(hints, *photo["working"].shape))
         totals.add(metrics.score_image(photo["original"], merge_full_resolution(photo["lightness"], ab)))
     return totals.summary()
 
@@ -180,7 +180,7 @@ def model_alone(photo, hints):
 
 
 def plain_propagation(photo, hints):
-    return hint_module.apply_hints(photo["working"], photo["ab"], hints)
+    return propagation.apply_hints(photo["working"], photo["ab"], hints)
 
 
 def make_plain(**options):
@@ -192,7 +192,7 @@ def make_plain(**options):
 def selection_methods() -> dict:
     """Return the plain propagation at each pull tried, solved exactly and at the shipped small size."""
     methods = {"model": model_alone}
-    for scale in (1, hint_module.SOLVE_SCALE):
+    for scale in (1, propagation.SOLVE_SCALE):
         for pull in (1e-3, 1e-4, 1e-5, 1e-6):
             methods[f"pull {pull:g}, scale {scale}"] = make_plain(pull=pull, scale=scale)
     return methods

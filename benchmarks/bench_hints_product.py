@@ -6,7 +6,7 @@ and a learned hint model (colorize/models/hint_model.py) beside them.
     python benchmarks/bench_hints_product.py default --counts 0,1,5,10,30 --learned HINT_MODEL.keras
 
 Scores the shipped model with no hints, with N points spread the shipped way
-(edges in the model's feature view, hint_features), and with the same points
+(edges in the model's feature view, colorize/hints/feature_edges.py), and with the same points
 spread along L's edges only (what a model without that feature map gets), all
 through evaluate.evaluate_files, so the points are `evaluate --hints N`'s.
 With --learned, two more rows: the hint model as predict runs it (hints as its

@@ -39,7 +39,7 @@ from PIL import Image
 from colorize.training.devices import load_tensorflow
 load_tensorflow()
 from colorize.inference.predict import Colorizer
-from colorize.inference.hints import read_hints
+from colorize.hints.sources import read_hints
 
 def peak_mib():
     for line in open("/proc/self/status"):

@@ -10,9 +10,9 @@ EfficientNet-Lite0's fixed architecture and weight-file format
 (models/encoder.py), the U-Net's activation slope (models/model.py), the hint branch's width and
 reach (models/hint_model.py), the teacher's confidence scale
 (training/pseudolabel.py), the loader's seed offsets (dataset/loader.py), the
-colour hints' patch and propagation (inference/hints.py, and the feature edges' settings in
-inference/hint_features.py), how many points
-where-to-hint suggests and how far apart (inference/hint_advice.py), ensemble's no-hue
+colour hints' patch and propagation (hints/sources.py, hints/propagation.py,
+hints/feature_edges.py), how many points where-to-hint suggests and how far
+apart (hints/advice.py), ensemble's no-hue
 guard (inference/ensemble.py), file-format facts (dataset/classify.py, dataset/imagefile.py,
 dataset/archive.py), grid and summary layout (evaluation/report.py), how much
 of TensorFlow's captured stderr a failed device start shows (training/devices.py).

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize.inference import hints as hint_module
+from colorize.hints import propagation, sources
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_hints  # noqa: E402
@@ -29,7 +29,7 @@ def _striped_box(size: int = 64):
     probabilities[box[::4, ::4]] = (0.0, 0.5, 0.5)      # the box: red or green, the head cannot tell
     mask = np.zeros((size, size), bool)
     mask[size // 2 - 2:size // 2 + 1, size // 2 - 2:size // 2 + 1] = True
-    hints = hint_module.Hints.from_planes(mask, np.where(mask[..., None], RED, 0.0))
+    hints = sources.Hints.from_planes(mask, np.where(mask[..., None], RED, 0.0))
     return lightness, box, centres, probabilities, hints
 
 
@@ -66,4 +66,4 @@ def test_without_class_head_options_it_is_the_shipped_small_solve():
     lightness, _, _, _, hints = _striped_box()
     model_ab = np.full(lightness.shape + (2,), 3.0, np.float32)
     np.testing.assert_array_equal(bench_hints.improved_hints(lightness, model_ab, hints, pull=1e-4),
-                                  hint_module.apply_hints(lightness, model_ab, hints, pull=1e-4))
+                                  propagation.apply_hints(lightness, model_ab, hints, pull=1e-4))

@@ -72,7 +72,7 @@ def evaluate_files(colorizer: "Colorizer", files: Sequence["ScannedFile"], progr
     """
     from colorize.dataset import load_rgb
     from colorize.evaluation.report import grid_thumbnail
-    from colorize.inference.hints import simulate_hints
+    from colorize.hints.sources import simulate_hints
 
     columns = parse_grid_columns(grid_columns)
     model_totals, baseline_totals = metrics.ScoreTotals(), metrics.ScoreTotals()

@@ -34,7 +34,7 @@ from colorize.inference.fullres import (
 )
 
 if TYPE_CHECKING:
-    from colorize.inference.hints import Hints
+    from colorize.hints.sources import Hints
 
 # Below this length (Lab units) the mean ab vector has no usable hue: the first
 # member's hue is taken there (two exactly opposite hues, or all gray).

@@ -21,7 +21,7 @@ from colorize.constants import PREDICT_STRIP_PIXELS
 from colorize.errors import UsageError
 
 if TYPE_CHECKING:
-    from colorize.inference.hints import Hints
+    from colorize.hints.sources import Hints
 
 
 class ChromaSource(Protocol):
@@ -130,12 +130,13 @@ def steer_with_hints(lightness: np.ndarray, ab: np.ndarray, image_hints: "Hints 
     an ensemble and an RGB model all honour them, and the full-size result
     still keeps the photo's own L (issue 26). With the model's feature map, a
     hint also reaches what the network sees as the same stuff across texture
-    (hint_features: +0.39 dB over L edges alone, outside album, 10 points).
+    (hints/feature_edges.py: +0.39 dB over L edges alone, outside album, 10 points).
     """
     if image_hints is None or not image_hints.count:
         return ab
-    from colorize.inference.hint_features import apply_feature_hints
-    from colorize.inference.hints import apply_hints, hints_at_size
+    from colorize.hints.feature_edges import apply_feature_hints
+    from colorize.hints.propagation import apply_hints
+    from colorize.hints.sources import hints_at_size
 
     height, width = ab.shape[:2]
     working_lightness = resize_plane(lightness, height, width)

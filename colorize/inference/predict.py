@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 
     from colorize.config import PredictConfig
     from colorize.dataset import ScanResult, ScannedFile
-    from colorize.inference.hint_advice import HintAdvisor
-    from colorize.inference.hint_files import HintFiles
-    from colorize.inference.hints import Hints
+    from colorize.hints.advice import HintAdvisor
+    from colorize.hints.files import HintFiles
+    from colorize.hints.sources import Hints
 
 
 def smooth_chroma(working_lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
@@ -125,8 +125,8 @@ class Colorizer:
         return predictions
 
     def gives_hint_features(self) -> bool:
-        """Return whether the model has the feature map hints spread along (hint_features.FEATURE_LAYER)."""
-        from colorize.inference.hint_features import FEATURE_LAYER
+        """Return whether the model has the feature map hints spread along (feature_edges.FEATURE_LAYER)."""
+        from colorize.hints.feature_edges import FEATURE_LAYER
 
         return self.info.kind == "ab" and any(layer.name == FEATURE_LAYER for layer in self.model.layers)
 
@@ -151,7 +151,7 @@ class Colorizer:
     @staticmethod
     def _hint_planes(item: _PreparedImage, image_hints: "Hints | None") -> tuple:
         """Return a hint model's (planes, mask) batch of one for hints given at the photo's full size."""
-        from colorize.inference.hints import hints_at_size
+        from colorize.hints.sources import hints_at_size
         from colorize.models.hint_model import hint_planes
 
         if image_hints is None:
@@ -176,7 +176,7 @@ class Colorizer:
 
             model, takes_hints, with_features = self.model, self.takes_hints, self.gives_hint_features()
             if with_features:
-                from colorize.inference.hint_features import FEATURE_LAYER, feature_model
+                from colorize.hints.feature_edges import FEATURE_LAYER, feature_model
 
                 model = feature_model(model, (FEATURE_LAYER,))
 
@@ -208,7 +208,7 @@ class Colorizer:
                        hints: "Sequence[Hints | None] | None" = None) -> list[np.ndarray]:
         """Return each image colourised: uint8 (H, W, 3) RGB of the same size as its input.
 
-        `hints`, one per image (None for none), steer the colour (inference/hints.py).
+        `hints`, one per image (None for none), steer the colour (colorize/hints/).
         """
         return colorize_images(self, images, saturation, hints)
 
@@ -399,7 +399,7 @@ def _announce_colour_inputs(jobs: Sequence[_Job], result: PredictResult, notify:
 def _match_hints(config: "PredictConfig", scan: "ScanResult", entries: Sequence["ScannedFile"],
                  notify: Notify | None) -> "HintFiles":
     """Return the checked hint file of each photo that has one (none without --hints)."""
-    from colorize.inference.hint_files import HintFiles, match_hint_files
+    from colorize.hints.files import HintFiles, match_hint_files
 
     if not config.hints:
         return HintFiles()
@@ -415,14 +415,14 @@ def _hints_of(job: _Job, image: np.ndarray, hint_files: "HintFiles", result: Pre
     path = hint_files.by_photo.get(job.entry.path)
     if path is None:
         return None
-    from colorize.inference.hints import read_hints
+    from colorize.hints.sources import read_hints
 
     result.hinted.append(job.entry.path)
     return read_hints(path, image)
 
 
 def _hint_advisor(colorizer: "Colorizer | EnsembleColorizer") -> "HintAdvisor":
-    from colorize.inference.hint_advice import HintAdvisor
+    from colorize.hints.advice import HintAdvisor
 
     return HintAdvisor(colorizer)
 
@@ -431,7 +431,7 @@ def _write_advice(advisor: "HintAdvisor", job: _Job, image: np.ndarray, output_d
     """Write where-to-hint/NAME.png (the uncertainty picture) and NAME.json (suggested points, a hints file)."""
     import json
 
-    from colorize.inference.hint_advice import uncertainty_picture
+    from colorize.hints.advice import uncertainty_picture
     from colorize.training.runfolder import write_new_file
 
     stem = output_dir / ADVICE_FOLDER / job.target.relative_to(output_dir).with_suffix("")

@@ -1,8 +1,8 @@
 """Same-object affinities for hints from what the network sees (issue 26).
 
-The plain propagation (hints.apply_hints) spreads a hint's residual over a
+The plain propagation (propagation.apply_hints) spreads a hint's residual over a
 4-neighbour graph on L, so it stops at every texture edge inside an object. Here the
-coarse solve of hints.spread_coarse gets extra edges from a feature map of the
+coarse solve of propagation.spread_coarse gets extra edges from a feature map of the
 shipped model (the frozen EfficientNet-Lite0 encoder's stride-8 or stride-16
 block outputs, read where the decoder concatenates them, or the decoder's own
 layers): 4-neighbour edges whose feature vectors agree keep a weight even across
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from colorize.inference import hints as hint_module
+from colorize.hints import propagation, sources
 
 # Where the decoder concatenates an encoder output after its own channels:
 # (layer, first encoder channel); see colorize/models/model.py's decoder.
@@ -86,7 +86,7 @@ def main_axes(covariance: np.ndarray, dimensions: int, iterations: int = 30) -> 
 
 def features_at(features: np.ndarray, height: int, width: int) -> np.ndarray:
     """Return (height, width, C) features resized bilinearly."""
-    return np.stack([hint_module.resize_plane_bilinear(features[..., k], height, width)
+    return np.stack([propagation.resize_plane_bilinear(features[..., k], height, width)
                      for k in range(features.shape[-1])], axis=-1)
 
 
@@ -105,12 +105,12 @@ def feature_edges(small_lightness: np.ndarray, small_features: np.ndarray, *, fe
     """Return (first, second, weights) of the coarse graph: 4-neighbour edges weighted by the larger of
     the L weight and a feature weight (feature agreement times a loose L weight), plus KNN feature edges."""
     height, width = small_lightness.shape
-    first, second = hint_module.grid_edges(height, width)
-    weights = hint_module.lightness_weights(small_lightness, first, second)
+    first, second = propagation.grid_edges(height, width)
+    weights = propagation.lightness_weights(small_lightness, first, second)
     flat = small_features.reshape(height * width, -1)
     if feature_sigma:
         distance = ((flat[first] - flat[second]) ** 2).sum(axis=-1)
-        same = np.exp(-distance / feature_sigma ** 2) * hint_module.lightness_weights(
+        same = np.exp(-distance / feature_sigma ** 2) * propagation.lightness_weights(
             small_lightness, first, second, l_sigma)
         weights = np.maximum(weights, same)
     if knn:
@@ -136,11 +136,11 @@ def superpixels(small_lightness: np.ndarray, small_features: np.ndarray, segment
                 enforce_connectivity=True)
 
 
-def spread_with_features(working_lightness: np.ndarray, residual: hint_module.Hints, features: np.ndarray,
+def spread_with_features(working_lightness: np.ndarray, residual: sources.Hints, features: np.ndarray,
                          pull: float, scale: int, **edge_options) -> np.ndarray:
     """Return the residual (H, W, 2) propagated on the `scale` times coarser grid of
-    hints.coarse_hints with feature edges (feature_edges), brought back up along L's edges."""
-    small_lightness, small = hint_module.coarse_hints(working_lightness, residual, scale)
+    propagation.coarse_hints with feature edges (feature_edges), brought back up along L's edges."""
+    small_lightness, small = propagation.coarse_hints(working_lightness, residual, scale)
     small_height, small_width = small_lightness.shape
     mask, small_values = small.mask.ravel(), small.ab
     segments, hub_weight = edge_options.pop("segments", 0), edge_options.pop("hub_weight", 1.0)
@@ -154,23 +154,23 @@ def spread_with_features(working_lightness: np.ndarray, residual: hint_module.Hi
         weights = np.concatenate([weights, np.full(nodes, hub_weight)])
     hubs = int(second.max()) + 1 - nodes if segments else 0
     values = np.concatenate([small_values.reshape(nodes, -1), np.zeros((hubs, small_values.shape[-1]))])
-    spread = hint_module.propagate_residual(values[:, None], np.concatenate([mask, np.zeros(hubs, bool)])[:, None],
+    spread = propagation.propagate_residual(values[:, None], np.concatenate([mask, np.zeros(hubs, bool)])[:, None],
                                             first, second, weights, pull * scale ** 2)
     spread = spread[:nodes, 0].reshape(small_height, small_width, -1)
-    return hint_module.upsample_residual(small_lightness, spread, working_lightness, small)
+    return propagation.upsample_residual(small_lightness, spread, working_lightness, small)
 
 
-def apply_hints_with_features(working_lightness: np.ndarray, model_ab: np.ndarray, hints: hint_module.Hints,
-                              features: np.ndarray, *, pull: float = hint_module.RESIDUAL_PULL,
-                              scale: int = hint_module.SOLVE_SCALE, feature_sigma: float = 0.5,
+def apply_hints_with_features(working_lightness: np.ndarray, model_ab: np.ndarray, hints: sources.Hints,
+                              features: np.ndarray, *, pull: float = propagation.RESIDUAL_PULL,
+                              scale: int = propagation.SOLVE_SCALE, feature_sigma: float = 0.5,
                               l_sigma: float = 0.2, knn: int = 0, knn_weight: float = 1.0,
                               spatial: float = 0.2, segments: int = 0, hub_weight: float = 1.0) -> np.ndarray:
     """Return the model's ab steered by `hints`, spread with feature affinities (spread_with_features)."""
     height, width = working_lightness.shape
-    hints = hint_module.hints_at_size(hints, height, width)
+    hints = sources.hints_at_size(hints, height, width)
     if not hints.count:
         return model_ab
-    residual = hint_module.residual_hints(hints, model_ab)
+    residual = propagation.residual_hints(hints, model_ab)
     steered = model_ab + spread_with_features(working_lightness, residual, features, pull, scale,
                                               feature_sigma=feature_sigma, l_sigma=l_sigma, knn=knn,
                                               knn_weight=knn_weight, spatial=spatial, segments=segments,
@@ -179,8 +179,8 @@ def apply_hints_with_features(working_lightness: np.ndarray, model_ab: np.ndarra
     return steered.astype(np.float32)
 
 
-def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints: hint_module.Hints, *,
-                      pull: float = hint_module.RESIDUAL_PULL, scale: int = hint_module.SOLVE_SCALE,
+def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints: sources.Hints, *,
+                      pull: float = propagation.RESIDUAL_PULL, scale: int = propagation.SOLVE_SCALE,
                       min_chroma: float = 8.0) -> np.ndarray:
     """Return the model's ab steered by `hints` with the residual as a rotation and scaling of the
     model's ab (a complex factor hint / model) where the model has colour, additive where it is gray.
@@ -190,7 +190,7 @@ def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints
     its own chroma share of min_chroma.
     """
     height, width = working_lightness.shape
-    hints = hint_module.hints_at_size(hints, height, width)
+    hints = sources.hints_at_size(hints, height, width)
     if not hints.count:
         return model_ab
     model = model_ab[..., 0] + 1j * model_ab[..., 1]
@@ -201,7 +201,7 @@ def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints
     planes = np.stack([np.log(np.abs(ratio)), np.cos(turn) - 1.0, np.sin(turn),
                        (hints.ab - model_ab)[..., 0], (hints.ab - model_ab)[..., 1]], axis=-1)
     planes = np.where(hints.mask[..., None], planes, 0.0)
-    spread = spread_with_features(working_lightness, hint_module.Hints.from_planes(hints.mask, planes),
+    spread = spread_with_features(working_lightness, sources.Hints.from_planes(hints.mask, planes),
                                   np.zeros((1, 1, 1), np.float32), pull, scale, feature_sigma=0.0,
                                   l_sigma=0.2, knn=0, knn_weight=0.0, spatial=1.0)
     angle = np.arctan2(spread[..., 2], spread[..., 1] + 1.0)
@@ -214,7 +214,7 @@ def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints
     return steered.astype(np.float32)
 
 
-def apply_feature_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: hint_module.Hints,
+def apply_feature_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints: sources.Hints,
                         features: np.ndarray) -> np.ndarray:
     """Return the model's ab steered by `hints` with the chosen feature edges (FEATURE_EDGES) on the
     raw feature map of FEATURE_LAYER: what predict and evaluate use when the model has that layer."""

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Sequence
 
 from colorize.errors import HintError
-from colorize.inference.hints import check_hint_file
+from colorize.hints.sources import check_hint_file
 
 if TYPE_CHECKING:
     from colorize.dataset import ScannedFile, ScanResult
