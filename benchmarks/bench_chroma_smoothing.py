@@ -7,7 +7,7 @@ photos. Each photo is colourised once (raw ab at the working size); every
 variant smooths that same ab, merges it with the full-size L as predict does,
 and is scored with metrics.score_image at the photo's own resolution, beside
 the gray baseline. Radii and sigmas are in pixels of a 256 px working long
-side (scaled for smaller photos); the shipped row is predict.smooth_chroma
+side (scaled for smaller photos); the shipped row is colorizer.smooth_chroma
 itself.
 
     python benchmarks/bench_chroma_smoothing.py [--model default] [--test-size 42] [--seed 42] [--limit N]
@@ -29,7 +29,7 @@ from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split
 from colorize.training.devices import load_tensorflow
 from colorize.inference.guided_filter import guided_filter
 
-SHIPPED = "guided filter, radius 8, eps 0.01 (shipped: predict.smooth_chroma)"
+SHIPPED = "guided filter, radius 8, eps 0.01 (shipped: colorizer.smooth_chroma)"
 
 
 def blur(sigma: float):
@@ -42,7 +42,7 @@ def guided(radius: int, eps: float):
 
 def variants() -> dict[str, tuple]:
     """Return name -> (smoothing of (working L, raw ab, scale), saturation)."""
-    from colorize.inference.predict import smooth_chroma
+    from colorize.inference.colorizer import smooth_chroma
 
     return {
         "none": (lambda working, ab, scale: ab, 1.0),
@@ -59,7 +59,7 @@ def variants() -> dict[str, tuple]:
 
 def raw_ab(colorizer, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (full-size L, working-size L, the model's raw ab at the working size, Lab units)."""
-    from colorize.inference.predict import full_lightness, resize_plane
+    from colorize.inference.fullres import full_lightness, resize_plane
 
     lightness = full_lightness(rgb)
     working = resize_plane(lightness, *colorizer.working_size(*lightness.shape))
@@ -79,7 +79,8 @@ def main() -> None:
     files = split_dataset(scan_dataset(resolve_dataset_path(args.data)).ok, None, args.test_size,
                           args.seed).validation[:args.limit]
     load_tensorflow()
-    from colorize.inference.predict import Colorizer, merge_full_resolution
+    from colorize.inference.colorizer import Colorizer
+    from colorize.inference.fullres import merge_full_resolution
 
     colorizer = Colorizer.from_path(args.model)
     smoothings = variants()

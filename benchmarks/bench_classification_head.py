@@ -91,7 +91,7 @@ def main() -> int:
     from colorize.evaluation.evaluate import evaluate_files
     from colorize.dataset.loader import make_dataset
     from colorize.models.model import build_unet
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     split = split_dataset(list(scan_dataset(resolve_dataset_path("default")).ok), None, 42, 42)
     centres, weights = ab_bins_and_prior(split.train, args.rebalance_mix)

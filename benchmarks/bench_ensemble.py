@@ -33,7 +33,7 @@ from colorize.inference.fullres import full_lightness, merge_full_resolution
 
 def load_members(specs: list[str]) -> dict:
     """Return {label: Colorizer} for LABEL=PATH specs."""
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     members = {}
     for spec in specs:

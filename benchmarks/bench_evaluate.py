@@ -60,7 +60,7 @@ def main() -> int:
         files = list(split_dataset(files, None, args.test_size, args.seed).test)
     files = files[:args.limit] if args.limit else files
     load_tensorflow()
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     model_path = resolve_model_path(args.model)
     colorizer = Colorizer.from_path(model_path)

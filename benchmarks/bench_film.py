@@ -132,7 +132,8 @@ def run_film(film: Path, output: Path, weight: float | None) -> tuple[float, Pat
     """Colour the film as `predict` does (weight None) or with another steady weight; return (seconds, path)."""
     from colorize.config import PredictConfig
     from colorize.inference import film as films
-    from colorize.inference.predict import Colorizer, colorize_path
+    from colorize.inference.colorizer import Colorizer
+    from colorize.inference.predict import colorize_path
 
     started = time.perf_counter()
     if weight is None:

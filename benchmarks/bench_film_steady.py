@@ -64,7 +64,7 @@ def sliding_film(frames: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
 def model_chroma(truth: list[np.ndarray], work: Path, name: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Return (full-size L, the model's ab) of the grainy gray film of `truth`, through H.264 as predict reads it."""
     from colorize.inference.fullres import full_lightness
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     rng = np.random.default_rng(0)
     film = work / f"{name}.mp4"

@@ -48,7 +48,7 @@ import numpy as np
 from colorize.training.devices import load_tensorflow
 tf = load_tensorflow()
 from colorize.dataset.imagefile import decode_rgb
-from colorize.inference.predict import Colorizer
+from colorize.inference.colorizer import Colorizer
 from skimage.color import rgb2lab
 
 assert not tf.config.list_physical_devices("GPU"), "a GPU is visible"

@@ -7,7 +7,7 @@ clipped at the border (uniform_filter with mode="constant" sums zeros past the
 border, so its mean is rescaled by the in-image pixel count). Timed on one (H, W) float64
 plane and on the whole guided filter with a two-channel ab, at predict's
 working size (256 px long side) and at 12 MP (4000 x 3000), with the radius
-predict.smooth_chroma uses for that size; the largest difference between the
+colorizer.smooth_chroma uses for that size; the largest difference between the
 two is printed beside the times.
 
     python benchmarks/bench_guided_filter_box.py [--rounds 3]

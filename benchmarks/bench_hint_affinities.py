@@ -52,7 +52,7 @@ FEATURES = ("encoder16", "encoder8", "decoder4_b_act")
 def prepare(colorizer, model, entries) -> list[dict]:
     """Return, per photo, the original, full-size L, working L, the model's smoothed ab and feature maps."""
     from colorize.dataset import color
-    from colorize.inference.predict import smooth_chroma
+    from colorize.inference.colorizer import smooth_chroma
 
     photos = []
     for entry in entries:
@@ -118,7 +118,7 @@ def main() -> int:
                         help="only the methods whose name holds one of these texts, a|b (and model, plain)")
     args = parser.parse_args()
 
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     colorizer = Colorizer.from_path(args.model)
     model = feature_edges.feature_model(colorizer.model, FEATURES)

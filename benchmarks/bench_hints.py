@@ -151,7 +151,7 @@ def improved_hints(working_lightness: np.ndarray, model_ab: np.ndarray, hints,
 def prepare(colorizer, head_model, entries) -> list[dict]:
     """Return, per photo, the original, full-size L, working L, the model's smoothed ab and class probabilities."""
     from colorize.dataset import color
-    from colorize.inference.predict import smooth_chroma
+    from colorize.inference.colorizer import smooth_chroma
 
     photos = []
     for entry in entries:
@@ -249,7 +249,7 @@ def main() -> int:
                         help="improved_hints settings of the improved method, as name=value,...")
     args = parser.parse_args()
 
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     colorizer = Colorizer.from_path(args.model)
     head_model = probability_model(colorizer.model)

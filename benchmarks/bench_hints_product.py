@@ -31,7 +31,7 @@ def main() -> None:
     from colorize.dataset import resolve_dataset_path, scan_dataset, split_dataset
     from colorize.evaluation.evaluate import evaluate_files
     from colorize.inference import fullres
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     files = list(scan_dataset(resolve_dataset_path(args.data)).ok)
     if args.data == "default":

@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 from colorize.training.devices import load_tensorflow
 load_tensorflow()
-from colorize.inference.predict import Colorizer
+from colorize.inference.colorizer import Colorizer
 from colorize.hints.sources import read_hints
 
 def peak_mib():

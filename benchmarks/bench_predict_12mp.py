@@ -21,7 +21,7 @@ import numpy as np
 from colorize.training.devices import load_tensorflow
 load_tensorflow()
 from colorize.models.model import build_unet
-from colorize.inference.predict import Colorizer
+from colorize.inference.colorizer import Colorizer
 
 def rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

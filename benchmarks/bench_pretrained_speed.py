@@ -31,7 +31,7 @@ import json, sys, time
 import numpy as np
 from colorize.training.devices import load_tensorflow
 load_tensorflow()
-from colorize.inference.predict import Colorizer
+from colorize.inference.colorizer import Colorizer
 
 def peak_mib():
     for line in open("/proc/self/status"):

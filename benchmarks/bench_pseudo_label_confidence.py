@@ -41,7 +41,8 @@ from colorize.dataset import color
 from colorize.evaluation import metrics
 from colorize.training import pseudolabel  # noqa: E402
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset  # noqa: E402
-from colorize.inference.predict import full_lightness, resize_plane, smooth_chroma  # noqa: E402
+from colorize.inference.fullres import full_lightness, resize_plane
+from colorize.inference.predict import smooth_chroma  # noqa: E402
 
 SHORT_SIDE = 256           # 2 x the 128 px training crop of the shipped model
 RIGHT_WITHIN = 10.0        # ab units: a pixel "right" for the calibration column

@@ -54,7 +54,7 @@ def images_per_second_row(seconds: dict, count: int, columns: list[str]) -> str:
 
 def score(models: dict[str, str], ensembles: list[list[str]], photos: list, title: str) -> None:
     """Print one Markdown table of every model and ensemble on `photos`."""
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     members = {label: Colorizer.from_path(path) for label, path in models.items()}
     results, seconds = score_side_by_side(members, ensembles, photos, ("keep",))

@@ -12,7 +12,7 @@ from PIL import Image
 from colorize.config import EvaluateConfig, PredictConfig
 from colorize.inference.ensemble import EnsembleColorizer, combine_chroma
 from colorize.errors import UsageError
-from colorize.inference.predict import Colorizer
+from colorize.inference.colorizer import Colorizer
 from conftest import colorful_image, run_colorize, save_image
 from tiny_models import build_ab_model, build_rgb_model, save_model
 

@@ -337,7 +337,7 @@ def test_a_sound_the_new_container_cannot_hold_is_re_encoded_and_said(tmp_path, 
 def test_parts_begun_from_another_film_of_the_same_name_are_not_joined(tmp_path, tiny_model_file):
     from colorize.dataset import ScannedFile
     from colorize.inference import film as films, film_parts
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     (tmp_path / "a").mkdir()
     first = write_film(tmp_path / "a" / "reel.mp4", moving_frames(12))

@@ -7,7 +7,7 @@ import pytest
 
 from colorize.dataset import color
 from colorize.inference.guided_filter import box_mean, guided_filter
-from colorize.inference.predict import Colorizer, smooth_chroma
+from colorize.inference.colorizer import Colorizer, smooth_chroma
 from tiny_models import build_ab_model
 
 

@@ -14,7 +14,9 @@ from colorize.dataset import color
 from colorize.config import PredictConfig
 from colorize.constants import DEFAULT_MODEL_PATH
 from colorize.errors import OutputError, UsageError
-from colorize.inference.predict import Colorizer, colorize_path, full_lightness
+from colorize.inference.colorizer import Colorizer
+from colorize.inference.fullres import full_lightness
+from colorize.inference.predict import colorize_path
 from conftest import colorful_image, run_colorize, save_image
 from tiny_models import build_ab_model, build_rgb_model, save_model
 
@@ -248,7 +250,7 @@ def test_shipped_default_model_loads_and_colourises_a_small_photo(tmp_path):
 def test_shipped_model_saved_as_h5_predicts_what_the_keras_file_predicts(tmp_path):
     """Only default.keras ships (16 MB, its weights float16); `train --h5` users get the same model as .h5."""
     from colorize.models.modelfile import load_model_file
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     photo = detailed_gray(40, 56)
     load_model_file(DEFAULT_MODEL_PATH).save(tmp_path / "default.h5")

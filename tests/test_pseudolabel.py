@@ -77,7 +77,7 @@ def test_labels_are_rgba_at_the_work_size_with_the_photos_own_lightness(photos, 
         assert Image.open(path).size == size
         assert 0.0 <= confidence.min() and confidence.max() <= 1.0
         from colorize.dataset import load_rgb
-        from colorize.inference.predict import full_lightness, resize_plane
+        from colorize.inference.fullres import full_lightness, resize_plane
 
         photo_l = resize_plane(full_lightness(load_rgb(photo)), size[1], size[0])
         label_l = color.rgb_to_lab(rgb)[..., 0]

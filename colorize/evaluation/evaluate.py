@@ -30,7 +30,7 @@ from colorize.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:
     from colorize.dataset import ScannedFile
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], None]
@@ -198,7 +198,7 @@ def evaluate_test_split(model, config, split, run_name: str, progress: Progress 
     `model` maps L to ab; `fit_model` is what fit trained (a class head's logits
     view), whose Keras loss and metrics are added under "loss" and "keras_metrics".
     """
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
     from colorize.paths import new_run_dir, results_root
 
     if not split.test:
@@ -350,7 +350,7 @@ def evaluate_model(config: EvaluateConfig, progress: Progress | None = None,
     from colorize.inference.ensemble import check_distinct_models
     from colorize.models.modelfile import resolve_model_path
     from colorize.paths import new_run_dir, refuse_run_folders_inside_data, results_root
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
     from colorize.training.runfolder import write_json
 
     notify = notify or (lambda message: None)

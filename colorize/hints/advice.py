@@ -20,7 +20,7 @@ from colorize.errors import UsageError
 from colorize.inference.fullres import full_lightness, resize_plane
 
 if TYPE_CHECKING:
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
 SUGGESTED_POINTS = 5         # points offered per photo: a handful is what a person gives (Zhang 2017)
 COLOURS_PER_POINT = 3        # the model's most likely colours at each point

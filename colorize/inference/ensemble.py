@@ -1,7 +1,7 @@
 """Ensembles: several colourisers predict ab for the same photo and one combined ab is merged.
 
 Each member predicts ab at its own working size (models may differ in size
-multiple), after its own guided filter (predict.smooth_chroma); each ab is
+multiple), after its own guided filter (colorizer.smooth_chroma); each ab is
 resized to one common working size, the members are combined there, and the
 combination is merged with the full-size L exactly as one model's ab is
 (fullres.merge_full_resolution; --saturation scales the combination once).
@@ -86,7 +86,7 @@ def combine_chroma(members_ab: Sequence[np.ndarray], combine: str) -> np.ndarray
 
 
 class EnsembleColorizer:
-    """Several colourisers (predict.Colorizer) used as one, with the same interface."""
+    """Several colourisers (colorizer.Colorizer) used as one, with the same interface."""
 
     def __init__(self, members: Sequence[ChromaSource], combine: str = DEFAULT_ENSEMBLE_CHROMA):
         if len(members) < 2:

@@ -1,6 +1,6 @@
 """The full-resolution merge: L at the input's own size, ab at a model's working size.
 
-A colouriser (predict.Colorizer, or ensemble.EnsembleColorizer combining
+A colouriser (colorizer.Colorizer, or ensemble.EnsembleColorizer combining
 several) predicts ab from a smaller copy of L; here that ab is resized back to
 the input's size and joined with the input's own full-size L (the split
 richzhang/colorization makes between model and output resolution), so outputs

@@ -14,6 +14,8 @@ used, so `.keras` and `.h5` files load anywhere.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -21,6 +23,9 @@ import tensorflow as tf
 from colorize.models import ab_classes
 from colorize.constants import AB_SCALE
 from colorize.models.presets import ENCODER_BLOCKS, has_class_head, preset_settings, require
+
+if TYPE_CHECKING:
+    from colorize.models.hint_model import HintBranch
 
 LEAKY_SLOPE = 0.2
 # The from-scratch presets' loss is plain L1 on ab: L2 and Huber average the

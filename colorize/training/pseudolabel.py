@@ -27,7 +27,8 @@ from PIL import Image
 from colorize.dataset import color
 from colorize.errors import ColorizeError, ModelError, UsageError
 from colorize.models.modelfile import ModelInfo, inspect_model, load_model_file, resolve_model_path
-from colorize.inference.predict import full_lightness, resize_plane, smooth_chroma
+from colorize.inference.colorizer import smooth_chroma
+from colorize.inference.fullres import full_lightness, resize_plane
 
 if TYPE_CHECKING:
     import keras

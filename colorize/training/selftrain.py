@@ -156,7 +156,7 @@ def _score_teacher(config: TrainConfig, scan, teacher: Path, notify: Notify, pro
     """Return the teacher's figures on the test split the rounds are scored on ({} without a test split)."""
     from colorize.dataset import split_dataset
     from colorize.evaluation.evaluate import evaluate_files
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     split = split_dataset(scan.ok, config.train_size, config.test_size,
                           config.effective_split_seed)   # every round's split

@@ -46,7 +46,7 @@ def load_colorizer(spec: str):
     """Return (label, colouriser) for LABEL=PATH, LABEL@T=PATH or LABEL=PATH+PATH+... (an ensemble)."""
     from colorize.models import ab_classes
     from colorize.models.modelfile import load_model_file, resolve_model_path
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     label, _, path = spec.partition("=")
     if ENSEMBLE_SEPARATOR in path:   # as `predict --model A --model B` combines them (chroma kept)

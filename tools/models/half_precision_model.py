@@ -64,7 +64,7 @@ def colour_difference(source: Path, target: Path) -> tuple[float, float]:
     from colorize.dataset import color
     from colorize.evaluation import metrics
     from colorize.models.modelfile import load_model_file
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     grays = [metrics.gray_baseline(getattr(skimage.data, name)()) for name in SAMPLE_PHOTOS]
     outputs = [Colorizer(load_model_file(path)).colorize_batch(grays) for path in (source, target)]

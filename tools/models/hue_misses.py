@@ -45,7 +45,7 @@ def main() -> int:
     args = parser.parse_args()
 
     load_tensorflow()
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     colorizer = Colorizer.from_path(args.model)
     split = split_dataset(list(scan_dataset(resolve_dataset_path(args.data)).ok), None, args.test_size, args.seed)

@@ -34,7 +34,7 @@ def main() -> int:
     parser.add_argument("--previous", default=None, help="an earlier model to show beside the shipped one")
     args = parser.parse_args()
     load_tensorflow()
-    from colorize.inference.predict import Colorizer
+    from colorize.inference.colorizer import Colorizer
 
     colorizers = [Colorizer.from_path(path) for path in (args.previous, DEFAULT_MODEL_PATH) if path]
     entries = {entry.path: entry for entry in scan_dataset(DEFAULT_DATASET_DIR).ok}
