@@ -43,7 +43,7 @@ from bench_hints import add_photo_set_arguments, score  # noqa: E402
 
 from colorize.dataset import load_rgb, resolve_dataset_path, scan_dataset, split_dataset  # noqa: E402
 from colorize.evaluation import metrics  # noqa: E402
-from colorize.hints import feature_edges, propagation  # noqa: E402
+from colorize.hints import feature_edges, propagation, sources  # noqa: E402
 from colorize.inference.fullres import full_lightness, resize_plane  # noqa: E402
 
 FEATURES = ("encoder16", "encoder8", "decoder4_b_act")
@@ -68,6 +68,41 @@ def prepare(colorizer, model, entries) -> list[dict]:
     return photos
 
 
+def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints: sources.Hints, *,
+                      pull: float = propagation.RESIDUAL_PULL, scale: int = propagation.SOLVE_SCALE,
+                      min_chroma: float = 8.0) -> np.ndarray:
+    """Return the model's ab steered by `hints` with the residual as a rotation and scaling of the
+    model's ab (a complex factor hint / model) where the model has colour, additive where it is gray.
+
+    The factor (as log-chroma ratio and hue turn, via cos/sin) and the additive
+    residual are spread alike; each pixel takes the factor in proportion to
+    its own chroma share of min_chroma.
+    """
+    height, width = working_lightness.shape
+    hints = sources.hints_at_size(hints, height, width)
+    if not hints.count:
+        return model_ab
+    model = model_ab[..., 0] + 1j * model_ab[..., 1]
+    wanted = hints.ab[..., 0] + 1j * hints.ab[..., 1]
+    coloured = hints.mask & (np.abs(model) >= min_chroma) & (np.abs(wanted) >= 1.0)
+    ratio = np.where(coloured, wanted / np.where(coloured, model, 1.0), 1.0)
+    turn = np.angle(ratio)
+    planes = np.stack([np.log(np.abs(ratio)), np.cos(turn) - 1.0, np.sin(turn),
+                       (hints.ab - model_ab)[..., 0], (hints.ab - model_ab)[..., 1]], axis=-1)
+    planes = np.where(hints.mask[..., None], planes, 0.0)
+    spread = feature_edges.spread_with_features(working_lightness, sources.Hints.from_planes(hints.mask, planes),
+                                  np.zeros((1, 1, 1), np.float32), pull, scale, feature_sigma=0.0,
+                                  l_sigma=0.2, knn=0, knn_weight=0.0, spatial=1.0)
+    angle = np.arctan2(spread[..., 2], spread[..., 1] + 1.0)
+    factor = np.exp(spread[..., 0] + 1j * angle)
+    share = np.clip(np.abs(model) / min_chroma, 0.0, 1.0)
+    rotated = model * factor
+    additive = model_ab + spread[..., 3:]
+    steered = share[..., None] * np.stack([rotated.real, rotated.imag], axis=-1) + (1 - share[..., None]) * additive
+    steered[hints.mask] = hints.ab[hints.mask]
+    return steered.astype(np.float32)
+
+
 def with_features(name: str, **options):
     def method(photo, hints):
         return feature_edges.apply_hints_with_features(photo["working"], photo["ab"], hints, photo[name], **options)
@@ -79,7 +114,7 @@ def methods() -> dict:
     found = {"model": lambda photo, hints: photo["ab"],
              "plain": lambda photo, hints: propagation.apply_hints(photo["working"], photo["ab"], hints),
              "same graph, no features": with_features("encoder16", feature_sigma=0.0),
-             "polar": lambda photo, hints: feature_edges.apply_hints_polar(photo["working"], photo["ab"], hints)}
+             "polar": lambda photo, hints: apply_hints_polar(photo["working"], photo["ab"], hints)}
     for name in FEATURES:
         for sigma in (0.3, 0.6):
             found[f"{name} sigma {sigma}"] = with_features(name, feature_sigma=sigma)

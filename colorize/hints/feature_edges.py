@@ -8,12 +8,13 @@ block outputs, read where the decoder concatenates them, or the decoder's own
 layers): 4-neighbour edges whose feature vectors agree keep a weight even across
 a step of L, and each coarse pixel is joined to its few nearest coarse pixels in
 feature space (cosine, plus L and place), so a hint reaches the same stuff across
-texture. Also the residual in hue and chroma instead of additive ab.
+texture.
 
 benchmarks/bench_hint_affinities.py measures these against the plain way: only
 the KNN edges in the decoder's last layer's view win (apply_feature_hints,
 what predict uses); agreement weights on 4-neighbour edges leak across L's edges,
-superpixels gain less, and the polar residual loses ~0.7 dB.
+superpixels gain less, and the polar residual (an experiment that lives in that
+benchmark) loses ~0.7 dB.
 """
 
 from __future__ import annotations
@@ -176,41 +177,6 @@ def apply_hints_with_features(working_lightness: np.ndarray, model_ab: np.ndarra
                                               knn_weight=knn_weight, spatial=spatial, segments=segments,
                                               hub_weight=hub_weight)
     steered.reshape(-1, 2)[hints.index] = hints.colours
-    return steered.astype(np.float32)
-
-
-def apply_hints_polar(working_lightness: np.ndarray, model_ab: np.ndarray, hints: sources.Hints, *,
-                      pull: float = propagation.RESIDUAL_PULL, scale: int = propagation.SOLVE_SCALE,
-                      min_chroma: float = 8.0) -> np.ndarray:
-    """Return the model's ab steered by `hints` with the residual as a rotation and scaling of the
-    model's ab (a complex factor hint / model) where the model has colour, additive where it is gray.
-
-    The factor (as log-chroma ratio and hue turn, via cos/sin) and the additive
-    residual are spread alike; each pixel takes the factor in proportion to
-    its own chroma share of min_chroma.
-    """
-    height, width = working_lightness.shape
-    hints = sources.hints_at_size(hints, height, width)
-    if not hints.count:
-        return model_ab
-    model = model_ab[..., 0] + 1j * model_ab[..., 1]
-    wanted = hints.ab[..., 0] + 1j * hints.ab[..., 1]
-    coloured = hints.mask & (np.abs(model) >= min_chroma) & (np.abs(wanted) >= 1.0)
-    ratio = np.where(coloured, wanted / np.where(coloured, model, 1.0), 1.0)
-    turn = np.angle(ratio)
-    planes = np.stack([np.log(np.abs(ratio)), np.cos(turn) - 1.0, np.sin(turn),
-                       (hints.ab - model_ab)[..., 0], (hints.ab - model_ab)[..., 1]], axis=-1)
-    planes = np.where(hints.mask[..., None], planes, 0.0)
-    spread = spread_with_features(working_lightness, sources.Hints.from_planes(hints.mask, planes),
-                                  np.zeros((1, 1, 1), np.float32), pull, scale, feature_sigma=0.0,
-                                  l_sigma=0.2, knn=0, knn_weight=0.0, spatial=1.0)
-    angle = np.arctan2(spread[..., 2], spread[..., 1] + 1.0)
-    factor = np.exp(spread[..., 0] + 1j * angle)
-    share = np.clip(np.abs(model) / min_chroma, 0.0, 1.0)
-    rotated = model * factor
-    additive = model_ab + spread[..., 3:]
-    steered = share[..., None] * np.stack([rotated.real, rotated.imag], axis=-1) + (1 - share[..., None]) * additive
-    steered[hints.mask] = hints.ab[hints.mask]
     return steered.astype(np.float32)
 
 
