@@ -12,8 +12,9 @@ there), so it times hints_at_size and apply_hints too.
   the working L, hints_at_size, apply_hints), timed alone, since on a busy
   machine two whole predict times differ by more than that step;
 - peak memory: VmHWM of a fresh process per way that colourises the 12 MP
-  photo once (the hinted one holds the hints, as predict does), beside VmHWM
-  once the model is loaded and traced.
+  photo once (the hinted one holds the hints, as predict does; a third reads
+  the same ten patches from a painted stroke layer, a 12 MP RGBA PNG), beside
+  VmHWM once the model is loaded and traced.
 
     python benchmarks/bench_hints_speed.py [--photo PATH] [--rounds 5]
 """
@@ -58,10 +59,23 @@ for name, (height, width) in sizes.items():
     points = [{"x": int(x), "y": int(y), "color": "#%02x%02x%02x" % colour.getpixel((int(x), int(y)))}
               for x, y in zip(rng.integers(0, width, 10), rng.integers(0, height, 10))]
     del colour
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
-        json.dump({"points": points}, file)
-        file.flush()
-        hints = read_hints(file.name, gray) if mode != "none" else None
+    if mode == "painted":   # the same ten patches painted on a transparent layer, read as predict reads it
+        from colorize.hints.sources import patch_side
+        layer, side = np.zeros((height, width, 4), np.uint8), patch_side(height, width)
+        for point in points:
+            top, left = point["y"] - (side - 1) // 2, point["x"] - (side - 1) // 2
+            layer[max(0, top):top + side, max(0, left):left + side] = [int(point["color"][i:i + 2], 16)
+                                                                       for i in (1, 3, 5)] + [255]
+        with tempfile.NamedTemporaryFile(suffix=".png") as file:
+            Image.fromarray(layer).save(file.name)
+            del layer
+            hints = read_hints(file.name, gray)
+        mode = "hints"
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+            json.dump({"points": points}, file)
+            file.flush()
+            hints = read_hints(file.name, gray) if mode != "none" else None
     ways = {"none": lambda: colorizer.colorize(gray), "hints": lambda: colorizer.colorize(gray, hints=hints)}
     if mode != "both":
         ways = {mode: ways[mode]}
@@ -102,7 +116,7 @@ def main() -> int:
     parser.add_argument("--model", default="default")
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--no-memory", action="store_true", help="skip the two peak-memory processes")
+    parser.add_argument("--no-memory", action="store_true", help="skip the three peak-memory processes")
     args = parser.parse_args()
     photo = args.photo.expanduser()
     print(machine_line())
@@ -115,9 +129,10 @@ def main() -> int:
         print(f"| {name} | {none:.3f} | {hinted:.3f} | {hinted / none:.2f} | {step:.3f} | {(none + step) / none:.2f} |")
     if not args.no_memory:
         twelve = {"12 MP": SIZES["12 MP"]}
-        runs = {mode: run_child(args.model, photo, mode, 0, twelve) for mode in ("none", "hints")}
+        runs = {mode: run_child(args.model, photo, mode, 0, twelve) for mode in ("none", "hints", "painted")}
         print(f"\npeak memory at 12 MP (VmHWM, fresh process each): without hints {runs['none']['peak_mib']:.0f} MiB, "
-              f"with 10 points {runs['hints']['peak_mib']:.0f} MiB "
+              f"with 10 points {runs['hints']['peak_mib']:.0f} MiB, the same painted on a layer (a PNG) "
+              f"{runs['painted']['peak_mib']:.0f} MiB "
               f"(model loaded and traced: {runs['none']['loaded_mib']:.0f} MiB)")
     return 0
 

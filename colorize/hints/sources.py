@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from colorize.constants import PREDICT_STRIP_PIXELS
 from colorize.dataset import color
 from colorize.errors import HintError
 
@@ -169,11 +170,26 @@ def _load_painted(path: Path, height: int, width: int) -> Image.Image:
     return image
 
 
-def _photo_ab(photo: np.ndarray) -> np.ndarray:
-    """Return the photo's ab (zeros for a gray photo)."""
-    if photo.ndim == 2 or np.array_equal(photo[..., 0], photo[..., 1]) and np.array_equal(photo[..., 1], photo[..., 2]):
-        return np.zeros(photo.shape[:2] + (2,), np.float32)
-    return color.rgb_to_lab(photo)[..., 1:]
+def _is_gray(photo: np.ndarray) -> bool:
+    """Return whether the photo is gray (one channel, or three equal ones)."""
+    return photo.ndim == 2 or (np.array_equal(photo[..., 0], photo[..., 1])
+                               and np.array_equal(photo[..., 1], photo[..., 2]))
+
+
+def _painted_strokes(rgb: np.ndarray, photo: np.ndarray, gray: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return (flat indices, ab) of the pixels of a painted copy `rgb` whose ab differs from the photo's
+    by more than HINT_CHROMA, converted in row strips (skimage's Lab is float64: a whole 12 MP copy at
+    once took ~800 MiB)."""
+    height, width = rgb.shape[:2]
+    step = max(1, PREDICT_STRIP_PIXELS // width)
+    index, colours = [], []
+    for start in range(0, height, step):
+        ab = color.rgb_to_lab(np.ascontiguousarray(rgb[start:start + step]))[..., 1:]
+        own = 0.0 if gray else color.rgb_to_lab(np.ascontiguousarray(photo[start:start + step]))[..., 1:]
+        flat = np.flatnonzero(np.hypot(*np.moveaxis(ab - own, -1, 0)) > HINT_CHROMA)
+        index.append(flat + start * width)
+        colours.append(ab.reshape(-1, 2)[flat])
+    return np.concatenate(index), np.concatenate(colours).astype(np.float32)
 
 
 def read_painted(path: Path, photo: np.ndarray) -> Hints:
@@ -182,13 +198,13 @@ def read_painted(path: Path, photo: np.ndarray) -> Hints:
     image = _load_painted(path, height, width)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     rgba = np.asarray(image.convert("RGBA"))
-    ab = color.rgb_to_lab(np.ascontiguousarray(rgba[..., :3]))[..., 1:]
     opaque = rgba[..., 3] >= OPAQUE_ALPHA
     if has_alpha and not opaque.all():   # a stroke layer: what is painted is the hint
-        mask = opaque
-    else:   # a colour copy: what differs from the photo's own colour is the hint
-        mask = np.hypot(*np.moveaxis(ab - _photo_ab(photo), -1, 0)) > HINT_CHROMA
-    return Hints.from_planes(mask, ab)
+        index = np.flatnonzero(opaque)
+        painted = np.ascontiguousarray(rgba.reshape(-1, 4)[index, :3])[None]
+        return Hints((height, width), index, color.rgb_to_lab(painted)[0, :, 1:].astype(np.float32))
+    # a colour copy: what differs from the photo's own colour is the hint
+    return Hints((height, width), *_painted_strokes(rgba[..., :3], photo, _is_gray(photo)))
 
 
 def read_hints(path: str | Path, photo: np.ndarray) -> Hints:
