@@ -26,6 +26,10 @@ The "speed:" candidates solve the chosen edges on a coarser grid (issue 26's
 +20% at 1 MP): validation 26.50 / 26.64 / 26.63 / 26.58 dB at 4x / 5x / 6x / 8x
 against 26.53 at 3x; predict solves at 6x (feature_edges.FEATURE_SOLVE_SCALE).
     python benchmarks/bench_hint_affinities.py --split validation --matching "refine: decoder4_b_act knn 2 weight 0.3 spatial 5.0|speed:"
+The "grid 6:" candidates search the edges again on that grid (KNN 2-6, weight
+0.3-1, spatial 1-5; measured at 3b8e64c): a plateau at 26.55-26.67 dB, green 88.4-89.4%,
+so the chosen edges stay.
+    python benchmarks/bench_hint_affinities.py --split validation --matching "grid 6:"
 """
 
 from __future__ import annotations
@@ -141,6 +145,11 @@ def methods() -> dict:
     for scale in (4, 5, 6, 8):   # speed (issue 26's +20% at 1 MP): the solve on the feature map's own grid or coarser
         found[f"speed: decoder4_b_act knn 2 weight 0.3 spatial 5.0 scale {scale}"] = with_features(
             "decoder4_b_act", feature_sigma=0.0, knn=2, knn_weight=0.3, spatial=5.0, scale=scale)
+    for knn in (2, 3, 4, 6):   # the third round: the edges again on the 6x grid
+        for weight in (0.3, 1.0):
+            for spatial in (1.0, 5.0):
+                found[f"grid 6: decoder4_b_act knn {knn} weight {weight} spatial {spatial}"] = with_features(
+                    "decoder4_b_act", feature_sigma=0.0, knn=knn, knn_weight=weight, spatial=spatial, scale=6)
     return found
 
 
