@@ -17,7 +17,8 @@ guard (inference/ensemble.py), file-format facts (dataset/classify.py, dataset/i
 dataset/archive.py), grid and summary layout (evaluation/report.py), how much
 of TensorFlow's captured stderr a failed device start shows (training/devices.py).
 The front ends keep their prompt bounds and display limits (frontends/wizard.py,
-frontends/wizard_questions.py, frontends/reporting.py), and errors.py the exit codes.
+frontends/wizard_questions.py, frontends/reporting.py), frontends/interrupts.py how long a
+Ctrl-C may go unnoticed at a question, and errors.py the exit codes.
 """
 
 from pathlib import Path

@@ -19,6 +19,7 @@ from pathlib import Path
 import colorama
 
 from colorize.errors import UsageError
+from colorize.frontends.interrupts import ctrl_c_ends_the_wait
 from colorize.paths import expand_home
 
 colorama.just_fix_windows_console()   # once, at import; a no-op off Windows and when already fixed
@@ -144,11 +145,12 @@ def read_answer(prompt: str) -> str:
     if stdin is None or stdin.closed:
         raise EOFError
     try:
-        if stdin.isatty() and sys.stdout.isatty():
-            return input(prompt)  # line editing on a terminal
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-        line = stdin.readline()
+        with ctrl_c_ends_the_wait():
+            if stdin.isatty() and sys.stdout.isatty():
+                return input(prompt)  # line editing on a terminal
+            sys.stdout.write(prompt)
+            sys.stdout.flush()
+            line = stdin.readline()
     except UnicodeDecodeError:
         sys.stdout.write("\n")
         raise InvalidResponse("That answer is not readable text; type it again.") from None
