@@ -118,7 +118,7 @@ class Colorizer:
         hints = list(hints) if hints is not None else [None] * len(prepared)
         chroma, features = [], []
         for item, image_hints in zip(prepared, hints):   # one at a time: hints are a person's few photos
-            # Called as _predict_ab calls it when the model takes no hints: one trace serves both.
+            # Without hints, called as _predict_ab calls it: one trace serves both.
             planes = self._hint_planes(item, image_hints) if self.takes_hints else ()
             output, feature_map = self._model_function()(item.model_input[None], *planes)
             ab = self._ab_of(np.asarray(output, np.float32)[0])
@@ -128,12 +128,13 @@ class Colorizer:
 
     @staticmethod
     def _hint_planes(item: _PreparedImage, image_hints: "Hints | None") -> tuple:
-        """Return a hint model's (planes, mask) batch of one for hints given at the photo's full size."""
+        """Return a hint model's (planes, mask) batch of one for hints given at the photo's full size, or ()
+        for none (the model function then gives it zero planes itself)."""
         from colorize.hints.sources import hints_at_size
         from colorize.models.hint_model import hint_planes
 
         if image_hints is None:
-            return None, None
+            return ()
         working = hints_at_size(image_hints, *item.model_input.shape[:2])
         planes, mask = hint_planes(working.mask, working.ab)
         return planes[None], mask[None]

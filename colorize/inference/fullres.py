@@ -94,7 +94,8 @@ def merge_full_resolution(lightness: np.ndarray, ab: np.ndarray, saturation: flo
     """
     height, width = lightness.shape
     same_size = ab.shape[:2] == lightness.shape
-    planes = [Image.fromarray(np.ascontiguousarray(ab[..., channel], dtype=np.float32)) for channel in (0, 1)]
+    planes = None if same_size else [Image.fromarray(np.ascontiguousarray(ab[..., channel], dtype=np.float32))
+                                     for channel in (0, 1)]
     rgb = np.empty((height, width, 3), dtype=np.uint8)
     rows = _row_strips(height, width)
     with warnings.catch_warnings():
